@@ -1,0 +1,62 @@
+# thermal-synth: the two commands a new user runs are `make demo` and `make test`.
+#
+# `make install` creates .venv and installs everything from scratch: torch==2.13.0
+# first (a looser torch requirement would pull a multi-GB CUDA build here), then
+# this package editable with the ros and dev extras, then tensorrt-stubs without
+# its dependencies (they point at NVIDIA's package index). A stamp file makes a
+# second `make install` take seconds when nothing changed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.thermal-synth-installed
+TORCH_VERSION := 2.13.0
+TRT_STUBS_VERSION := 10.13.0.35.1
+PYTEST_ARGS ?=
+
+# Large images over Fast DDS need the LARGE_DATA builtin transports on every participant.
+export FASTDDS_BUILTIN_TRANSPORTS ?= LARGE_DATA
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install test lint typecheck pytest demo bench clean help
+
+help:
+	@echo "make demo     install if needed, then run the whole system on the embedded model (demo_out/)"
+	@echo "make test     install if needed, then ruff, mypy and pytest"
+	@echo "make install  create .venv and install everything (idempotent)"
+	@echo "make lint     ruff check + format check"
+	@echo "make bench    run every benchmark, JSON results under bench/results/"
+
+install: $(STAMP)
+
+$(STAMP): setup.py setup.cfg pyproject.toml package.xml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "setuptools>=64,<80" wheel
+	$(PY) -m pip install --quiet "torch==$(TORCH_VERSION)"
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[ros,dev]"
+	$(PY) -m pip install --quiet --no-deps "tensorrt-stubs==$(TRT_STUBS_VERSION)"
+	@touch $(STAMP)
+	@echo "installed into $(VENV)"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+	cd launch && ../$(VENV)/bin/mypy --config-file ../pyproject.toml --strict synth.launch.py
+
+pytest: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+demo: install
+	$(VENV)/bin/thermal-synth demo --out demo_out
+
+bench: install
+	$(VENV)/bin/thermal-synth bench all --out bench/results
+
+clean:
+	rm -rf build install log .pytest_cache .mypy_cache .ruff_cache

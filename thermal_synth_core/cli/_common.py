@@ -1,0 +1,106 @@
+"""Pieces shared by the CLI command modules: types, argument parsers, the not-yet handler."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+from thermal_synth_core.errors import NotAvailableYetError, ThermalSynthError
+
+__all__ = [
+    "Handler",
+    "Registrar",
+    "SubParsers",
+    "add_command",
+    "not_available_yet",
+    "parse_size",
+    "positive_float",
+    "positive_int",
+    "register_unavailable",
+]
+
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Handler: TypeAlias = Callable[[argparse.Namespace], int]
+Registrar: TypeAlias = Callable[[Any], None]
+
+
+def add_command(sub: Any, name: str, help_text: str, description: str, handler: Handler) -> argparse.ArgumentParser:
+    """Add one subcommand whose ``--help`` shows ``description`` verbatim and defaults."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        formatter_class=_HelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep hand-written descriptions as written; show a flag's default when it has a real one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if default in (None, False, argparse.SUPPRESS) or "default" in text or action.option_strings == []:
+            return text
+        return f"{text} (default: {default})"
+
+
+def not_available_yet(command: str, issue: int) -> Handler:
+    """A handler for a command whose interface exists but whose work lands in a later issue."""
+
+    def handler(args: argparse.Namespace) -> int:
+        raise NotAvailableYetError(
+            f"'thermal-synth {command}' is not available yet in this version (tracked in issue #{issue}); "
+            "nothing was done"
+        )
+
+    return handler
+
+
+def register_unavailable(sub: Any, name: str, error: BaseException) -> None:
+    """Register a plug-in command that failed to import, so that using it explains why."""
+
+    def handler(args: argparse.Namespace) -> int:
+        raise ThermalSynthError(
+            f"'thermal-synth {name}' needs the ROS 2 part of the package, which failed to import: {error}. "
+            "Install the ROS 2 Python packages (pip install -e '.[ros]' or source a ROS 2 install)."
+        )
+
+    add_command(sub, name, f"(unavailable: {error})", f"'{name}' could not be loaded: {error}", handler)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse ``WxH`` (e.g. ``640x512``) into ``(width, height)``."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size of the form WIDTHxHEIGHT, e.g. 640x512")
+    width, height = int(match.group(1)), int(match.group(2))
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError(f"size {text!r} must be positive in both dimensions")
+    return width, height
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} must be greater than 0")
+    return value
