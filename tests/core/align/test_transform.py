@@ -60,9 +60,8 @@ def test_identity_and_resize() -> None:
 
 
 def test_corner_error() -> None:
-    shifted = Alignment.from_matrix(
-        FLIR.as_array() + [[0, 0, 1.0], [0, 0, 0], [0, 0, 0]], (1800, 1600), (640, 512), "t"
-    )
+    offset = np.array([[0, 0, 1.0], [0, 0, 0], [0, 0, 0]])
+    shifted = Alignment.from_matrix(np.add(FLIR.as_array(), offset), (1800, 1600), (640, 512), "t")
     assert FLIR.corner_error(FLIR) == pytest.approx(0.0, abs=1e-9)
     assert FLIR.corner_error(shifted) == pytest.approx(1.0)
 
