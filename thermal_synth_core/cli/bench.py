@@ -8,9 +8,20 @@ the device it ran on.
 from __future__ import annotations
 
 import argparse
+import logging
+from importlib.metadata import entry_points
 from typing import Any
 
-from thermal_synth_core.cli._common import add_command, not_available_yet
+from thermal_synth_core.bench import Benchmark, evaluate, infer, prepare, train
+from thermal_synth_core.cli._common import add_command
+from thermal_synth_core.errors import NotAvailableYetError, ThermalSynthError
+from thermal_synth_core.ui import console, summary
+
+log = logging.getLogger(__name__)
+
+PLUGIN_GROUP = "thermal_synth.benchmarks"
+
+CORE_BENCHMARKS: tuple[Benchmark, ...] = (infer.BENCHMARK, train.BENCHMARK, prepare.BENCHMARK, evaluate.BENCHMARK)
 
 DESCRIPTION = """\
 Benchmarks of the hot paths, each compared with the plain approach in the same run:
@@ -25,33 +36,63 @@ Benchmarks of the hot paths, each compared with the plain approach in the same r
 Results go to --out as JSON (one file per benchmark).
 """
 
-BENCHMARKS: dict[str, tuple[str, int]] = {
-    "infer": ("inference latency per backend/resolution/architecture", 3),
-    "train": ("training iterations/s vs. the plain loop", 5),
-    "prepare": ("prepare throughput with 1 and 2 workers", 4),
-    "evaluate": ("offline evaluation frames/s", 7),
-    "node": ("ROS 2 node end-to-end latency vs. in-process", 6),
-}
+
+def benchmarks() -> list[Benchmark]:
+    """Core benchmarks followed by plug-ins (e.g. the ROS 2 node benchmark)."""
+    found = list(CORE_BENCHMARKS)
+    for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            found.append(ep.load())
+        except ImportError as exc:
+            log.warning("benchmark %r unavailable: %s", ep.name, exc)
+    return found
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="bench/results", metavar="DIR", help="folder for the JSON results")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and sizes (smoke runs)")
 
 
 def register(sub: Any) -> None:
-    """Add this command to the ``thermal-synth`` subparsers."""
+    """Add ``thermal-synth bench`` and one subcommand per benchmark."""
     p = add_command(sub, "bench", "benchmarks (JSON under bench/results)", DESCRIPTION, _need_target)
     targets = p.add_subparsers(dest="bench_target", metavar="TARGET")
-    for name, (help_text, issue) in BENCHMARKS.items():
-        t = add_command(targets, name, help_text, help_text, not_available_yet(f"bench {name}", issue))
-        t.add_argument("--out", default="bench/results", metavar="DIR", help="folder for the JSON results")
-        t.add_argument("--quick", action="store_true", help="fewer repetitions (for smoke tests)")
-    a = add_command(
-        targets, "all", "run every benchmark", "Run every benchmark in turn.", not_available_yet("bench all", 3)
-    )
-    a.add_argument("--out", default="bench/results", metavar="DIR", help="folder for the JSON results")
-    a.add_argument("--quick", action="store_true", help="fewer repetitions (for smoke tests)")
+    all_benchmarks = benchmarks()
+    for bench in all_benchmarks:
+        t = add_command(targets, bench.name, bench.help, bench.help, _runner(bench))
+        _add_common(t)
+        bench.add_arguments(t)
+    a = add_command(targets, "all", "run every benchmark", "Run every benchmark in turn.", _run_all)
+    _add_common(a)
+
+
+def _runner(bench: Benchmark) -> Any:
+    def handler(args: argparse.Namespace) -> int:
+        bench.run(args)
+        return 0
+
+    return handler
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    pending: list[str] = []
+    done: list[str] = []
+    for bench in benchmarks():
+        parser = argparse.ArgumentParser()
+        _add_common(parser)
+        bench.add_arguments(parser)
+        bench_args = parser.parse_args(["--out", args.out, *(["--quick"] if args.quick else [])])
+        console.rule(f"bench {bench.name}")
+        try:
+            bench.run(bench_args)
+            done.append(bench.name)
+        except NotAvailableYetError as exc:
+            console.print(f"[yellow]skipped:[/] {exc}")
+            pending.append(bench.name)
+    summary(f"bench all: {len(done)} ran ({', '.join(done) or 'none'}), {len(pending)} not available yet")
+    return 1 if pending else 0
 
 
 def _need_target(args: argparse.Namespace) -> int:
-    from thermal_synth_core.errors import ThermalSynthError
-
-    raise ThermalSynthError(
-        "choose a benchmark: thermal-synth bench {infer,train,prepare,evaluate,node,all} (see --help)"
-    )
+    names = ", ".join(b.name for b in benchmarks())
+    raise ThermalSynthError(f"choose a benchmark: thermal-synth bench {{{names}, all}} (see --help)")

@@ -1,0 +1,103 @@
+"""Benchmarks of the hot paths (``thermal-synth bench``, ``make bench``).
+
+Each benchmark compares our path with the plain approach *in the same run* and
+reports the ratio; absolute figures depend on the machine. Results are JSON
+files under ``bench/results/`` that record the machine they ran on (CPU figures
+stand in for GPU ones here; the JSON says which).
+
+A benchmark is a :class:`Benchmark`: a name, its own arguments, and a ``run``
+that returns a JSON-able result. Core benchmarks are listed in
+:data:`CORE_BENCHMARKS`; ROS 2 ones plug in via the ``thermal_synth.benchmarks``
+entry-point group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from thermal_synth_core.fileio import atomic_write_json
+
+__all__ = ["Benchmark", "Timing", "environment", "measure", "write_result"]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One benchmark: how to add its flags and how to run it."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Latency statistics of repeated calls, in milliseconds."""
+
+    p50_ms: float
+    p95_ms: float
+    mean_ms: float
+    n: int
+
+    @property
+    def fps(self) -> float:
+        """Calls per second at the median latency."""
+        return 1000.0 / self.p50_ms if self.p50_ms > 0 else float("inf")
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain values for JSON, FPS included."""
+        return {**asdict(self), "fps": self.fps}
+
+
+def measure(fn: Callable[[], object], repeat: int, warmup: int = 2, min_seconds: float = 0.0) -> Timing:
+    """Time ``fn`` ``repeat`` times (at least ``min_seconds`` in all) after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    samples: list[float] = []
+    start = time.perf_counter()
+    while len(samples) < repeat or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000.0)
+    samples.sort()
+    p95_index = min(len(samples) - 1, round(0.95 * (len(samples) - 1)))
+    return Timing(
+        p50_ms=statistics.median(samples), p95_ms=samples[p95_index], mean_ms=statistics.fmean(samples), n=len(samples)
+    )
+
+
+def environment() -> dict[str, Any]:
+    """What the figures were measured on."""
+    info: dict[str, Any] = {
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+        info["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        info["device"] = "cpu"
+    info["figures_are"] = "GPU" if info["device"] != "cpu" else "CPU (standing in for GPU figures)"
+    return info
+
+
+def write_result(out_dir: str | Path, name: str, result: dict[str, Any]) -> Path:
+    """Write ``result`` plus the environment to ``out_dir/name.json`` atomically; returns the path."""
+    path = Path(out_dir) / f"{name}.json"
+    atomic_write_json(path, {"benchmark": name, "environment": environment(), **result})
+    return path

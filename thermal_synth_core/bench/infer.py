@@ -1,0 +1,22 @@
+"""``thermal-synth bench infer``: inference latency per backend/resolution/architecture."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from thermal_synth_core.bench import Benchmark
+from thermal_synth_core.errors import NotAvailableYetError
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    raise NotAvailableYetError("'thermal-synth bench infer' is not available yet in this version (tracked in issue #3)")
+
+
+BENCHMARK = Benchmark(
+    name="infer", help="inference latency per backend/resolution/architecture", add_arguments=_add_arguments, run=_run
+)
