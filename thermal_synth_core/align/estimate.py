@@ -45,8 +45,8 @@ from thermal_synth_core.errors import AlignmentError, DataError
 
 __all__ = [
     "EstimateResult",
-    "FramePair",
     "FrameFit",
+    "FramePair",
     "edge_features",
     "estimate_alignment",
     "estimate_from_dataset",
@@ -161,7 +161,7 @@ def _search_pass(
         for rgb, tmpl in zip(work, templates, strict=True):
             feat = edge_features(_resize(rgb, r_size))
             padded = cv2.copyMakeBorder(feat, mh, mh, mw, mw, cv2.BORDER_CONSTANT, value=0.0)
-            score = cv2.matchTemplate(padded, tmpl, cv2.TM_CCOEFF_NORMED)
+            score = np.asarray(cv2.matchTemplate(padded, tmpl, cv2.TM_CCOEFF_NORMED), dtype=np.float32)
             total = score if total is None else total + score
         assert total is not None
         _, peak, _, loc = cv2.minMaxLoc(total)
@@ -215,7 +215,7 @@ def refine_frame(pair: FramePair, init: Matrix, model: str, scale: float) -> tup
             w0 = w0[:2].copy()
         # The coarse search leaves ~1 px to fix: few iterations suffice at each level.
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 40 if level > 1 else 25, 1e-5)
-        corr, w_out = cv2.findTransformECC(tmpl, inp, w0, motion, criteria, None, 3)
+        corr, w_out = cv2.findTransformECC(tmpl, inp, w0, motion, criteria, None, 3)  # type: ignore[call-overload]
         w_full = np.eye(3)
         w_full[: w_out.shape[0]] = w_out
         warp = np.linalg.inv(up_i) @ w_full @ up_t
@@ -271,8 +271,10 @@ def estimate_alignment(
             "and pass them with --points"
         )
     grid_t = _grid(thermal_size)
-    grid_r = _map(np.linalg.inv(init), grid_t)  # RGB points that land inside the thermal view
-    mapped = np.stack([_map(f.matrix, grid_r) for f in good if f.matrix is not None])  # F x P x 2
+    grid_r = _map(
+        np.asarray(np.linalg.inv(init), dtype=np.float64), grid_t
+    )  # RGB points that land inside the thermal view
+    mapped = np.stack([_map(np.asarray(f.matrix, dtype=np.float64), grid_r) for f in good])  # F x P x 2
     median = np.median(mapped, axis=0)
     res = np.linalg.norm(mapped - median, axis=2).mean(axis=1)
     mad = float(np.median(np.abs(res - np.median(res)))) * 1.4826
@@ -286,9 +288,7 @@ def estimate_alignment(
     final = _map(m, grid_r)
     res_final = np.linalg.norm(mapped - final, axis=2).mean(axis=1)
     by_key = {f.key: (float(r), bool(i)) for f, r, i in zip(good, res_final, inlier, strict=True)}
-    frames = [
-        FrameFit(f.key, f.matrix, f.correlation, *by_key[f.key]) if f.key in by_key else f for f in fits
-    ]
+    frames = [FrameFit(f.key, f.matrix, f.correlation, *by_key[f.key]) if f.key in by_key else f for f in fits]
     inl_res = res_final[inlier]
     corrs = [f.correlation for f in good]
     quality = {
@@ -319,6 +319,7 @@ def load_pair(key: str, rgb_path: Path, thermal_path: Path) -> FramePair:
 def estimate_from_dataset(
     root: str | Path,
     fmt: str,
+    *,
     model: str = "homography",
     max_frames: int = 60,
     seed: int = 0,

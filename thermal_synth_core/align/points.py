@@ -37,17 +37,21 @@ def read_points(path: str | Path) -> tuple[Points, Points]:
         raise AlignmentError(f"points file not found: {path}")
     rgb: list[tuple[float, float]] = []
     th: list[tuple[float, float]] = []
+    seen_line = False
     with path.open(encoding="utf-8", newline="") as fh:
         for lineno, row in enumerate(csv.reader(fh), start=1):
             cells = [c.strip() for c in row]
             if not cells or not any(cells) or cells[0].startswith("#"):
                 continue
+            first, seen_line = not seen_line, True
             try:
                 values = [float(c) for c in cells[:4]]
             except ValueError:
-                if lineno == 1:  # header
+                if first:  # a header line
                     continue
-                raise AlignmentError(f"{path}:{lineno}: expected four numbers rgb_x,rgb_y,thermal_x,thermal_y") from None
+                raise AlignmentError(
+                    f"{path}:{lineno}: expected four numbers rgb_x,rgb_y,thermal_x,thermal_y"
+                ) from None
             if len(values) != 4 or not all(math.isfinite(v) for v in values):
                 raise AlignmentError(f"{path}:{lineno}: expected four finite numbers rgb_x,rgb_y,thermal_x,thermal_y")
             rgb.append((values[0], values[1]))
@@ -106,6 +110,7 @@ def alignment_from_points(
     thermal_points: Points,
     rgb_size: Size,
     thermal_size: Size,
+    *,
     model: str = "homography",
     outlier_px: float = 3.0,
 ) -> Alignment:

@@ -49,11 +49,12 @@ def read_image(path: str | Path) -> npt.NDArray[np.generic]:
 
 def read_rgb(path: str | Path) -> npt.NDArray[np.uint8]:
     """An RGB image as H x W x 3 uint8 in RGB order (grayscale is expanded; 16-bit is scaled down)."""
-    img = read_image(path)
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    if img.dtype != np.uint8:
-        raise DataError(f"{path}: expected an 8-bit colour image, got {img.dtype}")
+    raw = read_image(path)
+    if raw.dtype == np.uint16:
+        raw = (raw.astype(np.uint16) >> 8).astype(np.uint8)
+    if raw.dtype != np.uint8:
+        raise DataError(f"{path}: expected an 8-bit colour image, got {raw.dtype}")
+    img = np.asarray(raw, dtype=np.uint8)
     if img.ndim == 2:
         return np.asarray(cv2.cvtColor(img, cv2.COLOR_GRAY2RGB))
     if img.shape[2] == 4:

@@ -185,7 +185,9 @@ def _scan_flir_v2(root: Path) -> list[FrameRecord]:
             for r_stem, t_stem in sorted(pairing.items(), key=lambda kv: kv[1]):
                 if r_stem not in rgb and t_stem not in t8 and t_stem not in t16:
                     continue
-                records.append(FrameRecord(split, t_stem, rgb.get(r_stem), t8.get(t_stem), t16.get(t_stem), masks.get(t_stem)))
+                records.append(
+                    FrameRecord(split, t_stem, rgb.get(r_stem), t8.get(t_stem), t16.get(t_stem), masks.get(t_stem))
+                )
                 used_rgb.add(r_stem)
                 used_th.add(t_stem)
         else:
@@ -228,7 +230,10 @@ def _scan_llvip(root: Path) -> list[FrameRecord]:
     root = _check_root(root)
     _require_dir(root / "visible", "LLVIP keeps the RGB frames in visible/{train,test}/")
     _require_dir(root / "infrared", "LLVIP keeps the thermal frames in infrared/{train,test}/")
-    splits = sorted({p.name for p in (root / "visible").iterdir() if p.is_dir()} | {p.name for p in (root / "infrared").iterdir() if p.is_dir()})
+    splits = sorted(
+        {p.name for p in (root / "visible").iterdir() if p.is_dir()}
+        | {p.name for p in (root / "infrared").iterdir() if p.is_dir()}
+    )
     if not splits:
         raise DataError(f"missing folder {root / 'visible' / 'train'}: LLVIP keeps each split in visible/<split>/")
     records: list[FrameRecord] = []
@@ -255,7 +260,9 @@ def _scan_pairs(root: Path) -> list[FrameRecord]:
         base = root / split
         _require_dir(base / "rgb", "the pairs layout keeps RGB frames in <split>/rgb/")
         if not (base / "thermal").is_dir() and not (base / "thermal16").is_dir():
-            raise DataError(f"missing folder {base / 'thermal'}: the pairs layout keeps thermal frames in <split>/thermal/")
+            raise DataError(
+                f"missing folder {base / 'thermal'}: the pairs layout keeps thermal frames in <split>/thermal/"
+            )
         rgb, t8 = _files(base / "rgb"), _files(base / "thermal")
         t16, masks = _files(base / "thermal16"), _files(base / "mask", (".png",))
         for stem in sorted(set(rgb) | set(t8) | set(t16)):

@@ -19,7 +19,6 @@ camera's own AGC, different every frame.
 
 from __future__ import annotations
 
-import json
 import string
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -185,11 +184,11 @@ def _run(tasks: Sequence[_Task], geo: _Geometry, workers: int, desc: str) -> Non
             pass
 
 
-def _pick_indices(rng: np.random.Generator, n: int, fraction: float, exclude: set[int]) -> set[int]:
-    """``round(n * fraction)`` indices (at least one when fraction > 0 and n >= 8), not in ``exclude``."""
+def _pick_indices(rng: np.random.Generator, n: int, fraction: float, exclude: set[int], least: int = 1) -> set[int]:
+    """``round(n * fraction)`` indices (at least ``least`` when fraction > 0 and n >= 8), not in ``exclude``."""
     want = round(n * fraction)
     if fraction > 0 and n >= 8:
-        want = max(want, 1)
+        want = max(want, least)
     free = [i for i in rng.permutation(n).tolist() if i not in exclude]
     return set(free[:want])
 
@@ -217,14 +216,13 @@ def _v1(out: Path, opt: SynthOptions) -> SynthResult:
     _check_aspect(thermal_size, THERMAL_SIZE, "--size")
     ref = flir_v1_alignment()
     to_thermal = scale_matrix(THERMAL_SIZE, thermal_size) @ ref.as_array()
-    truth = Alignment.from_matrix(
-        to_thermal @ scale_matrix(rgb_size, V1_RGB_SIZE), rgb_size, thermal_size, ref.method
-    )
+    truth = Alignment.from_matrix(to_thermal @ scale_matrix(rgb_size, V1_RGB_SIZE), rgb_size, thermal_size, ref.method)
     n = opt.n
     rng = np.random.default_rng([opt.seed, 1001])
     nights = _night_flags(rng, n, opt.night_fraction)
     missing = _pick_indices(rng, n, opt.missing_fraction, set())
-    odd = sorted(_pick_indices(rng, n, opt.odd_fraction, missing))
+    # At least one odd frame of each kind: half size (covered) and another aspect ratio (not covered).
+    odd = sorted(_pick_indices(rng, n, opt.odd_fraction, missing, least=2))
     odd_covered = set(odd[0::2])
     odd_other = set(odd[1::2])
     n_train = max(round(n * 0.7), 1)
@@ -256,7 +254,7 @@ def _v1(out: Path, opt: SynthOptions) -> SynthResult:
                 mask_path=str(base / "masks" / f"{fid}.png"),
             )
         )
-        entry = _frame_entry(split, fid, size, True, truth, nights[i])
+        entry = _frame_entry(split, fid, rgb_size=size, thermal=True, truth=truth, night=nights[i])
         frames.append(entry)
         per_split.setdefault(split, []).append(entry)
     _run(tasks, _Geometry(V1_RGB_SIZE, to_thermal, thermal_size, None), opt.workers, "synth flir-v1")
@@ -268,7 +266,9 @@ def _v1(out: Path, opt: SynthOptions) -> SynthResult:
     return _finish(out, opt, truth, frames)
 
 
-def _frame_entry(split: str, fid: str, rgb_size: Size | None, thermal: bool, truth: Alignment, night: bool) -> dict[str, Any]:
+def _frame_entry(
+    split: str, fid: str, *, rgb_size: Size | None, thermal: bool, truth: Alignment, night: bool
+) -> dict[str, Any]:
     covered = rgb_size is not None and truth.covers(rgb_size)
     return {
         "split": split,
@@ -305,9 +305,7 @@ def _v2(out: Path, opt: SynthOptions) -> SynthResult:
     _check_aspect(thermal_size, THERMAL_SIZE, "--size")
     ref = flir_v2_alignment()
     to_thermal = scale_matrix(THERMAL_SIZE, thermal_size) @ ref.as_array()
-    truth = Alignment.from_matrix(
-        to_thermal @ scale_matrix(rgb_size, V2_RGB_SIZE), rgb_size, thermal_size, ref.method
-    )
+    truth = Alignment.from_matrix(to_thermal @ scale_matrix(rgb_size, V2_RGB_SIZE), rgb_size, thermal_size, ref.method)
     n = opt.n
     rng = np.random.default_rng([opt.seed, 2002])
     nights = _night_flags(rng, n, opt.night_fraction)
@@ -335,25 +333,29 @@ def _v2(out: Path, opt: SynthOptions) -> SynthResult:
         frame_no = 15 * i
         r_name = f"video-{vid}-frame-{frame_no:06d}-{_token(rng)}"
         t_name = f"video-{vid}-frame-{frame_no:06d}-{_token(rng)}"
-        th_paths = {
-            "thermal8_path": str(th_dir / "data" / f"{t_name}.jpg"),
-            "thermal16_path": str(th_dir / "analyticsData" / f"{t_name}.tiff"),
-            "mask_path": str(th_dir / "masks" / f"{t_name}.png"),
-        }
+        t8 = str(th_dir / "data" / f"{t_name}.jpg")
+        t16 = str(th_dir / "analyticsData" / f"{t_name}.tiff")
+        tmask = str(th_dir / "masks" / f"{t_name}.png")
         if split != "test":
             # Independent single-camera samples, like the real train/val folders.
-            tasks.append(_Task(i, opt.seed, nights[i], str(rgb_dir / "data" / f"{r_name}.jpg"), rgb_size, None, None, None))
-            tasks.append(_Task(i, opt.seed, nights[i], None, None, **th_paths, scene_offset=1))
-            frames.append(_frame_entry(split, r_name, rgb_size, False, truth, nights[i]))
-            frames.append(_frame_entry(split, t_name, None, True, truth, nights[i]))
+            tasks.append(
+                _Task(i, opt.seed, nights[i], str(rgb_dir / "data" / f"{r_name}.jpg"), rgb_size, None, None, None)
+            )
+            tasks.append(_Task(i, opt.seed, nights[i], None, None, t8, t16, tmask, scene_offset=1))
+            frames.append(_frame_entry(split, r_name, rgb_size=rgb_size, thermal=False, truth=truth, night=nights[i]))
+            frames.append(_frame_entry(split, t_name, rgb_size=None, thermal=True, truth=truth, night=nights[i]))
             listing.setdefault(rgb_dir.name, []).append(r_name)
             listing.setdefault(th_dir.name, []).append(t_name)
             continue
-        size: Size | None = None if i in test_missing else _scaled(rgb_size, V2_RGB_SIZE, V2_ODD_SIZE) if i in test_odd else rgb_size
-        tasks.append(
-            _Task(i, opt.seed, nights[i], str(rgb_dir / "data" / f"{r_name}.jpg") if size else None, size, **th_paths)
+        size: Size | None = (
+            None if i in test_missing else _scaled(rgb_size, V2_RGB_SIZE, V2_ODD_SIZE) if i in test_odd else rgb_size
         )
-        frames.append(_frame_entry(split, t_name, size, True, truth, nights[i]))
+        tasks.append(
+            _Task(
+                i, opt.seed, nights[i], str(rgb_dir / "data" / f"{r_name}.jpg") if size else None, size, t8, t16, tmask
+            )
+        )
+        frames.append(_frame_entry(split, t_name, rgb_size=size, thermal=True, truth=truth, night=nights[i]))
         listing.setdefault(th_dir.name, []).append(t_name)
         if size is not None:
             pairing[f"{r_name}.jpg"] = f"{t_name}.jpg"
@@ -378,11 +380,7 @@ def _pairs(out: Path, opt: SynthOptions) -> SynthResult:
     rig = flir_v1_alignment()
     to_thermal = scale_matrix(THERMAL_SIZE, thermal_size) @ rig.as_array()
     rgb_matrix = scale_matrix(thermal_size, rgb_size) @ to_thermal
-    truth = (
-        Alignment.identity(thermal_size)
-        if rgb_size == thermal_size
-        else Alignment.resize(rgb_size, thermal_size)
-    )
+    truth = Alignment.identity(thermal_size) if rgb_size == thermal_size else Alignment.resize(rgb_size, thermal_size)
     n = opt.n
     rng = np.random.default_rng([opt.seed, 3003])
     nights = _night_flags(rng, n, opt.night_fraction)
@@ -405,7 +403,7 @@ def _pairs(out: Path, opt: SynthOptions) -> SynthResult:
                 str(base / "mask" / f"{fid}.png"),
             )
         )
-        frames.append(_frame_entry(split, fid, rgb_size, True, truth, nights[i]))
+        frames.append(_frame_entry(split, fid, rgb_size=rgb_size, thermal=True, truth=truth, night=nights[i]))
     _run(tasks, _Geometry(V1_RGB_SIZE, to_thermal, thermal_size, rgb_matrix), opt.workers, "synth pairs")
     truth = Alignment.from_matrix(truth.as_array(), truth.rgb_size, truth.thermal_size, "co-registered (synthetic)")
     truth.save(out / "alignment.yaml")

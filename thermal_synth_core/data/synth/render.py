@@ -97,11 +97,13 @@ def render_rgb(
     w, h = size
     m = scale_matrix(scene.ref_size, size) if matrix is None else np.asarray(matrix, dtype=np.float64)
     rows_ref = _reference_rows(m, size)
-    img = _sky_gradient(size, rows_ref, scene.horizon, scene.sky_rgb[0], scene.sky_rgb[1]).astype(np.uint8)
+    img: npt.NDArray[np.uint8] = _sky_gradient(
+        size, rows_ref, scene.horizon, scene.sky_rgb[0], scene.sky_rgb[1]
+    ).astype(np.uint8)
     for part in scene.parts:
         cv2.fillPoly(img, [_fixed(_apply(m, part.poly))], part.color, lineType=cv2.LINE_AA, shift=_SHIFT)
     if scene.lights:
-        img = cv2.add(img, _glow(scene, size, m))
+        img = np.asarray(cv2.add(img, _glow(scene, size, m)), dtype=np.uint8)
     if noise:
         amp = 3 if scene.night else 1
         fx = int(rng.integers(0, 2200 - w)) if w < 2200 else 0
@@ -109,9 +111,9 @@ def render_rgb(
         for kind, op in (("pos", cv2.add), ("neg", cv2.subtract)):
             field = _noise_field(kind)[fy : fy + h, fx : fx + w]
             if field.shape[:2] != (h, w):
-                field = cv2.resize(field, (w, h), interpolation=cv2.INTER_NEAREST)
+                field = np.asarray(cv2.resize(field, (w, h), interpolation=cv2.INTER_NEAREST), dtype=np.uint8)
             for _ in range(amp):
-                img = op(img, field)
+                img = np.asarray(op(img, field), dtype=np.uint8)
     return np.asarray(img, dtype=np.uint8)
 
 
@@ -154,18 +156,28 @@ def render_temperature(
     fx, fy = int(rng.integers(0, 1400 - w)) if w < 1400 else 0, int(rng.integers(0, 1400 - h)) if h < 1400 else 0
     field = tex[fy : fy + h, fx : fx + w]
     if field.shape != (h, w):
-        field = cv2.resize(field, (w, h))
+        field = np.asarray(cv2.resize(field, (w, h)), dtype=np.float32)
     return np.asarray(out + 0.3 * field, dtype=np.float32)
 
 
 def temperature_to_counts(
-    temp: npt.NDArray[np.float32], rng: np.random.Generator, blur_sigma: float = 0.8
+    temp: npt.NDArray[np.float32],
+    rng: np.random.Generator,
+    blur_sigma: float = 0.8,
+    offset: float | None = None,
+    gain: float | None = None,
 ) -> npt.NDArray[np.uint16]:
-    """A 14-bit radiometric frame (uint16) from temperatures: optics blur, drift, vignetting, FPN, noise."""
+    """A 14-bit radiometric frame (uint16) from temperatures: optics blur, drift, vignetting, FPN, noise.
+
+    ``offset`` (counts at 0 degC) and ``gain`` (counts per K) default to random
+    values around the sensor's nominal ones, as for independent frames.
+    """
     h, w = temp.shape
     t = cv2.GaussianBlur(temp, (0, 0), blur_sigma)
-    offset = RAW_AT_0C + float(rng.normal(0.0, 120.0))
-    gain = RAW_PER_K * float(rng.uniform(0.95, 1.05))
+    if offset is None:
+        offset = RAW_AT_0C + float(rng.normal(0.0, 120.0))
+    if gain is None:
+        gain = RAW_PER_K * float(rng.uniform(0.95, 1.05))
     counts = offset + gain * (t - KELVIN)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     r2 = ((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2

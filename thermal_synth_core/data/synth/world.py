@@ -270,13 +270,27 @@ class Person:
             hx = side * 0.055 * h
             fx = hx + sgn * swing * 0.5 * hip
             add(
-                np.array([[hx - leg_w / 2, hip], [hx + leg_w / 2, hip], [fx + leg_w / 2, 0.03 * h], [fx - leg_w / 2, 0.03 * h]]),
+                np.array(
+                    [
+                        [hx - leg_w / 2, hip],
+                        [hx + leg_w / 2, hip],
+                        [fx + leg_w / 2, 0.03 * h],
+                        [fx - leg_w / 2, 0.03 * h],
+                    ]
+                ),
                 self.bottom,
                 legs_temp,
             )
             add(_rect(fx - leg_w * 0.7, 0.0, fx + leg_w * 0.7, 0.035 * h), (30, 28, 26), cond.ambient + 4.0)
         torso = np.array(
-            [[-0.1 * h, 0.5 * h], [0.1 * h, 0.5 * h], [0.13 * h, 0.8 * h], [0.11 * h, 0.835 * h], [-0.11 * h, 0.835 * h], [-0.13 * h, 0.8 * h]]
+            [
+                [-0.1 * h, 0.5 * h],
+                [0.1 * h, 0.5 * h],
+                [0.13 * h, 0.8 * h],
+                [0.11 * h, 0.835 * h],
+                [-0.11 * h, 0.835 * h],
+                [-0.13 * h, 0.8 * h],
+            ]
         )
         add(torso, self.top, self.clothes_temp)
         arm_w = 0.05 * h
@@ -285,7 +299,14 @@ class Person:
             hx = side * 0.15 * h + sgn * swing * 0.2 * h
             sleeve = self.skin if self.short_sleeves else self.top
             add(
-                np.array([[sx - arm_w / 2, 0.81 * h], [sx + arm_w / 2, 0.81 * h], [hx + arm_w / 2, 0.47 * h], [hx - arm_w / 2, 0.47 * h]]),
+                np.array(
+                    [
+                        [sx - arm_w / 2, 0.81 * h],
+                        [sx + arm_w / 2, 0.81 * h],
+                        [hx + arm_w / 2, 0.47 * h],
+                        [hx - arm_w / 2, 0.47 * h],
+                    ]
+                ),
                 sleeve,
                 self.skin_temp - 1.0 if self.short_sleeves else self.clothes_temp,
             )
@@ -342,8 +363,17 @@ class Car:
         if self.view in ("rear", "front"):
             add(_rect(-0.8, 0.0, 0.8, 0.28), lit((18, 18, 18)), under_t, hot)
             for s in (-1.0, 1.0):
-                add(_rect(s * 0.9 - (0.26 if s > 0 else 0), 0.0, s * 0.9 + (0.26 if s < 0 else 0), 0.52), lit((24, 24, 24)), tyre_t, hot)
-            add(np.array([[-0.9, 0.22], [0.9, 0.22], [0.9, 0.86], [0.84, 0.96], [-0.84, 0.96], [-0.9, 0.86]]), lit(c), body_t)
+                add(
+                    _rect(s * 0.9 - (0.26 if s > 0 else 0), 0.0, s * 0.9 + (0.26 if s < 0 else 0), 0.52),
+                    lit((24, 24, 24)),
+                    tyre_t,
+                    hot,
+                )
+            add(
+                np.array([[-0.9, 0.22], [0.9, 0.22], [0.9, 0.86], [0.84, 0.96], [-0.84, 0.96], [-0.9, 0.86]]),
+                lit(c),
+                body_t,
+            )
             add(_rect(-0.9, 0.22, 0.9, 0.36), lit(dark), body_t)
             add(np.array([[-0.8, 0.96], [0.8, 0.96], [0.64, 1.43], [-0.64, 1.43]]), lit(c), body_t)
             add(np.array([[-0.7, 1.0], [0.7, 1.0], [0.57, 1.38], [-0.57, 1.38]]), lit(glass), glass_t)
@@ -358,8 +388,14 @@ class Car:
                 add(_rect(s * 0.62 - 0.13, 0.64, s * 0.62 + 0.13, 0.8), lamp, ta + 6.0 if on else cold_metal)
         else:
             add(_rect(-1.75, 0.0, 1.75, 0.3), lit((18, 18, 18)), under_t, hot)
-            add(np.array([[-2.2, 0.3], [2.2, 0.3], [2.25, 0.74], [2.0, 0.95], [-2.1, 0.95], [-2.25, 0.7]]), lit(c), body_t)
-            add(_rect(1.15, 0.3, 2.22, 0.9), lit(c), ta + 20.0 if on else cold_metal, hot)  # engine bay: same colour, hot
+            add(
+                np.array([[-2.2, 0.3], [2.2, 0.3], [2.25, 0.74], [2.0, 0.95], [-2.1, 0.95], [-2.25, 0.7]]),
+                lit(c),
+                body_t,
+            )
+            add(
+                _rect(1.15, 0.3, 2.22, 0.9), lit(c), ta + 20.0 if on else cold_metal, hot
+            )  # engine bay: same colour, hot
             add(np.array([[-1.3, 0.95], [1.0, 0.95], [0.5, 1.42], [-1.0, 1.42]]), lit(c), body_t)
             add(np.array([[-1.18, 0.99], [0.86, 0.99], [0.44, 1.36], [-0.92, 1.36]]), lit(glass), glass_t)
             for wx in (-1.4, 1.4):
@@ -436,10 +472,19 @@ class Prop:
             add(_rect(-0.2, 3.0, 0.2, 4.05), lit((25, 25, 25)), metal)
             for i, col in enumerate(((255.0, 35.0, 30.0), (255.0, 170.0, 20.0), (40.0, 255.0, 110.0))):
                 on = i == self.state
-                add(_ellipse(0.0, 3.86 - 0.34 * i, 0.12, 0.12, 14), col if on else lit((55, 55, 55)), ta + (3.0 if on else 0.0))
+                add(
+                    _ellipse(0.0, 3.86 - 0.34 * i, 0.12, 0.12, 14),
+                    col if on else lit((55, 55, 55)),
+                    ta + (3.0 if on else 0.0),
+                )
         elif self.kind == "streetlight":
             add(_rect(-0.07, 0.0, 0.07, 6.0), grey, metal)
-            add(np.array([[-0.07, 5.9], [-0.9, 6.05], [-0.9, 6.15], [-0.07, 6.05]]) * np.array([np.sign(self.x) or 1.0, 1.0]), grey, metal)
+            add(
+                np.array([[-0.07, 5.9], [-0.9, 6.05], [-0.9, 6.15], [-0.07, 6.05]])
+                * np.array([np.sign(self.x) or 1.0, 1.0]),
+                grey,
+                metal,
+            )
             head = (255.0, 225.0, 160.0) if cond.night else lit((200, 200, 190))
             sx = -0.9 * (np.sign(self.x) or 1.0)
             add(_rect(sx - 0.25, 5.95, sx + 0.25, 6.08), head, ta + (12.0 if cond.night else 0.5))
@@ -787,7 +832,7 @@ def random_layout(
                 clothes_temp=float(rng.uniform(299.0, 302.0)) + (1.5 * cond.sun),
             )
         )
-    lanes = [x for x in np.arange(right - 1.75, left, -3.5)]
+    lanes = [float(x) for x in np.arange(right - 1.75, left, -3.5)]
     for _ in range(int(rng.choice([0, 1, 1, 2, 2, 3]))):
         kind = rng.random()
         if kind < 0.2:
@@ -849,9 +894,10 @@ def random_layout(
             )
         )
     for _ in range(int(rng.integers(1, 4))):
-        kind = str(rng.choice(["stop", "no_entry", "hydrant", "hydrant", "bin", "tree", "tree"]))
+        prop_kind = str(rng.choice(["stop", "no_entry", "hydrant", "hydrant", "bin", "tree", "tree"]))
         col = _pick(rng, ((200, 30, 30), (40, 80, 160), (40, 110, 60), (90, 90, 90)), 10.0)
-        actors.append(Prop(on_sidewalk(), float(rng.uniform(6.0, 40.0)), kind, col, seed=int(rng.integers(2**31))))
+        x = on_sidewalk()
+        actors.append(Prop(x, float(rng.uniform(6.0, 40.0)), prop_kind, col, seed=int(rng.integers(2**31))))
     for z in np.arange(float(rng.uniform(4.0, 14.0)), 140.0, float(rng.uniform(18.0, 30.0))):
         x = (right + 0.3) if rng.random() < 0.5 else (left - 0.3)
         actors.append(Prop(x, float(z), "streetlight"))
