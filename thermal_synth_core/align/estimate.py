@@ -42,6 +42,7 @@ from thermal_synth_core.agc import agc_normalize
 from thermal_synth_core.align.points import MODELS, fit_transform
 from thermal_synth_core.align.transform import Alignment, scale_matrix
 from thermal_synth_core.errors import AlignmentError, DataError
+from thermal_synth_core.ui import progress
 
 __all__ = [
     "EstimateResult",
@@ -255,7 +256,7 @@ def estimate_alignment(
     init, scale, coarse_score = coarse_search(ranked[:COARSE_FRAMES])
     log.info("coarse search: %.3f RGB px per thermal px, score %.3f", 1.0 / scale, coarse_score)
     fits: list[FrameFit] = []
-    for pair in pairs:
+    for pair in progress(pairs, total=len(pairs), desc="align: refine", unit="frame"):
         try:
             m, corr = refine_frame(pair, init, model, scale)
             fit = FrameFit(pair.key, m, corr)
@@ -339,7 +340,7 @@ def estimate_from_dataset(
     order = rng.permutation(len(records))
     pairs: list[FramePair] = []
     unreadable = 0
-    for idx in order:
+    for idx in progress(order, total=min(len(order), max_frames), desc="align: read", unit="frame"):
         if len(pairs) >= max_frames * 2:  # read a margin: some may be at another RGB size
             break
         rec = records[int(idx)]

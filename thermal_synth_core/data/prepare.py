@@ -58,6 +58,7 @@ __all__ = [
     "PrepareOptions",
     "PrepareResult",
     "prepare_dataset",
+    "resolve_alignment",
     "warp_rgb_antialiased",
 ]
 
@@ -261,10 +262,6 @@ def _init_worker() -> None:
 def _safe_id(frame_id: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", frame_id).lstrip(".")
     return cleaned or "frame"
-
-
-def _rel(out: Path, p: str | None) -> str | None:
-    return None if p is None else Path(p).relative_to(out).as_posix()
 
 
 def _clean_partials(out: Path) -> int:

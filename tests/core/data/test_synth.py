@@ -47,10 +47,10 @@ def test_temperatures_do_not_follow_colour(night: bool) -> None:
 
 
 def test_generation_is_deterministic(tmp_path: Path) -> None:
-    opts = SynthOptions(layout="pairs", n=3, seed=5, thermal_size=(160, 128))
+    opts = SynthOptions(layout="pairs", n=4, seed=5, thermal_size=(160, 128))
     generate(tmp_path / "a", opts)
-    generate(tmp_path / "b", opts)
-    for rel in ("train/rgb/00000.png", "train/thermal16/00001.png", "val/mask/00002.png"):
+    generate(tmp_path / "b", SynthOptions(layout="pairs", n=4, seed=5, thermal_size=(160, 128), workers=2))
+    for rel in ("train/rgb/00000.png", "train/thermal16/00001.png", "val/mask/00003.png"):
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
     other = generate(tmp_path / "c", SynthOptions(layout="pairs", n=3, seed=6, thermal_size=(160, 128)))
     assert (other.out / "train/rgb/00000.png").read_bytes() != (tmp_path / "a/train/rgb/00000.png").read_bytes()

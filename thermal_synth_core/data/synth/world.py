@@ -807,13 +807,19 @@ def random_layout(
         return float(rng.uniform(right + 0.4, right + sidewalk - 0.4))
 
     walk = 1.3
-    for _ in range(int(rng.choice([1, 2, 2, 3, 3, 4, 5, 6]))):
-        crossing = rng.random() < 0.3
+    # Pedestrians where the thermal camera sees them: a sidewalk pedestrian is in view only
+    # when far enough that |x| / z stays within the field of view (~0.38 of the width / focal).
+    in_view = 0.38 * w / cam.focal
+    for _ in range(int(rng.choice([2, 2, 3, 3, 4, 4, 5, 6, 7]))):
+        crossing = rng.random() < 0.5
         if crossing:
-            x, z = float(rng.uniform(left + 0.5, right - 0.5)), float(rng.uniform(7.0, 26.0))
+            x = float(rng.uniform(max(left + 0.5, -4.0), min(right - 0.5, 4.0)))
+            z = float(5.0 + 17.0 * rng.random() ** 1.3)
             vx, vz = float(rng.choice([-walk, walk])), 0.0
         else:
-            x, z = on_sidewalk(), float(rng.uniform(6.0, 38.0))
+            x = on_sidewalk()
+            near = max(6.0, abs(x) / in_view)
+            z = float(near + (36.0 - near) * rng.random() ** 1.5)
             vx, vz = 0.0, float(rng.choice([-walk, walk, 0.0]))
         actors.append(
             Person(
