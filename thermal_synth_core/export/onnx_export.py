@@ -159,7 +159,7 @@ def export_onnx(
         raise ExportError(f"ONNX export of {spec.arch} to {out} failed: {type(exc).__name__}: {exc}") from exc
     finally:
         net.train(was_training)
-    log.info("exported %s (%s) to %s", spec.arch, precision, out)
+    log.debug("exported %s (%s) to %s", spec.arch, precision, out)
     return out
 
 

@@ -35,11 +35,14 @@ __all__ = [
     "EngineKey",
     "ShapeProfile",
     "build_engine",
+    "deserializer",
     "engine_cache_path",
     "engine_problem",
     "gpu_compute_capability",
     "load_or_build_engine",
+    "make_key",
     "onnx_precision_for",
+    "save_engine",
     "tensorrt_major",
     "tensorrt_module",
     "tensorrt_unavailable_reason",
@@ -187,7 +190,8 @@ def engine_problem(engine_path: Path, key: EngineKey) -> str | None:
     return key.mismatch(found)
 
 
-def _save_engine(engine_path: Path, data: bytes, key: EngineKey) -> None:
+def save_engine(engine_path: Path, data: bytes, key: EngineKey) -> None:
+    """Write an engine and its key sidecar (atomically)."""
     atomic_write_bytes(engine_path, data)
     atomic_write_json(_sidecar(engine_path), key.to_dict())
 
@@ -220,7 +224,7 @@ def load_or_build_engine(
     else:
         log.info("building TensorRT engine %s (first use; this takes a while)", engine_path)
     data = build()
-    _save_engine(engine_path, data, key)
+    save_engine(engine_path, data, key)
     engine = deserialize(data)
     if engine is None:
         raise BackendError(f"TensorRT could not load the engine it just built ({engine_path})")

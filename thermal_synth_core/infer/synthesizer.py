@@ -56,7 +56,7 @@ class Synthesizer:
         self.alignment = model_alignment(self.spec)
         self.backend: Backend = create_backend(backend, self.model_path, self.spec, device, precision)
         self.backend_name: str = self.backend.name
-        log.info("synthesizer ready: %s, %s", self.model_path.name, self.backend.describe())
+        log.debug("synthesizer ready: %s, %s", self.model_path.name, self.backend.describe())
 
     # -- what the outputs look like --------------------------------------------------------------
 

@@ -7,6 +7,8 @@ carry practically all the arithmetic of these image-to-image networks
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -34,14 +36,13 @@ def count_macs(net: nn.Module, input_shape: tuple[int, int, int, int]) -> int:
         elif isinstance(module, nn.Linear):
             total += (output.numel() // output.shape[0]) * module.in_features
 
-    handles = [m.register_forward_hook(hook) for m in net.modules()]
-    was_training = net.training
+    # Shapes are all that is needed: run a copy on the meta device (no memory, no arithmetic).
+    shadow = copy.deepcopy(net).to("meta").eval()
+    handles = [m.register_forward_hook(hook) for m in shadow.modules()]
     try:
-        net.eval()
         with torch.no_grad():
-            net(torch.zeros(input_shape))
+            shadow(torch.zeros(input_shape, device="meta"))
     finally:
         for handle in handles:
             handle.remove()
-        net.train(was_training)
     return total

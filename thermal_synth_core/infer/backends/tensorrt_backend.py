@@ -36,9 +36,63 @@ if TYPE_CHECKING:
     import tensorrt
     import torch
 
-__all__ = ["TensorRTBackend"]
+__all__ = ["EngineRunner", "TensorRTBackend", "engine_shapes"]
 
 log = logging.getLogger(__name__)
+
+
+class EngineRunner:
+    """Runs a deserialised engine on one GPU stream with PyTorch CUDA tensors as I/O buffers."""
+
+    def __init__(self, engine: tensorrt.ICudaEngine, device: torch.device, max_batch: int) -> None:
+        import torch
+
+        self.engine = engine
+        self.device = device
+        self.max_batch = max_batch
+        context = engine.create_execution_context()
+        if context is None:
+            raise BackendError("TensorRT could not create an execution context (out of GPU memory?)")
+        self.context: tensorrt.IExecutionContext = context
+        self.stream = torch.cuda.Stream(device=device)  # type: ignore[no-untyped-call]
+        self.in_dtype = self._dtype(INPUT_NAME)
+        self.out_dtype = self._dtype(OUTPUT_NAME)
+
+    def _dtype(self, name: str) -> torch.dtype:
+        import tensorrt
+        import torch
+
+        found = self.engine.get_tensor_dtype(name)
+        table: dict[Any, torch.dtype] = {
+            tensorrt.DataType.FLOAT: torch.float32,
+            tensorrt.DataType.HALF: torch.float16,
+        }
+        if found not in table:
+            raise BackendError(f"engine tensor {name!r} has unsupported type {found}")
+        return table[found]
+
+    def run(self, batch: FloatArray) -> FloatArray:
+        """Copy the batch to the GPU, execute on our stream, copy the result back."""
+        import torch
+
+        outputs: list[FloatArray] = []
+        for start in range(0, batch.shape[0], self.max_batch):
+            chunk = np.ascontiguousarray(batch[start : start + self.max_batch], dtype=np.float32)
+            with torch.cuda.stream(self.stream):
+                x = torch.from_numpy(chunk).to(self.device, dtype=self.in_dtype, non_blocking=True)
+                if not self.context.set_input_shape(INPUT_NAME, tuple(x.shape)):
+                    raise BackendError(f"TensorRT rejected input shape {tuple(x.shape)}")
+                dims = self.context.get_tensor_shape(OUTPUT_NAME)
+                out_shape = tuple(int(dims[i]) for i in range(len(dims)))
+                y = torch.empty(out_shape, dtype=self.out_dtype, device=self.device)
+                self.context.set_tensor_address(INPUT_NAME, x.data_ptr())
+                self.context.set_tensor_address(OUTPUT_NAME, y.data_ptr())
+                if not self.context.execute_async_v3(self.stream.cuda_stream):
+                    raise BackendError("TensorRT execution failed (execute_async_v3 returned False)")
+                result = y.float().cpu()
+            self.stream.synchronize()
+            outputs.append(np.asarray(result.numpy(), dtype=np.float32))
+        return np.concatenate(outputs)
 
 
 class TensorRTBackend(Backend):
@@ -65,64 +119,31 @@ class TensorRTBackend(Backend):
 
         trt = tensorrt_module()
         assert trt is not None
-        self.torch_device = torch.device(self.device)
-        index = self.torch_device.index or 0
+        torch_device = torch.device(self.device)
+        index = torch_device.index or 0
         onnx_path = cached_onnx(model_path, onnx_precision_for(precision, str(trt.__version__)))
-        w, h = spec.input_size
-        c = spec.input_nc
-        shapes: ShapeProfile = ((1, c, h, w), (1, c, h, w), (self.max_batch, c, h, w))
+        shapes = engine_shapes(spec, self.max_batch)
         with torch.cuda.device(index):
-            key = make_key(onnx_path, precision, shapes, index)
-            engine_path = engine_cache_path(key, cache_dir())
-            self.engine: tensorrt.ICudaEngine = load_or_build_engine(
-                key, engine_path, lambda: build_engine(onnx_path, precision, shapes), deserializer()
+            self.key = make_key(onnx_path, precision, shapes, index)
+            self.engine_path = engine_cache_path(self.key, cache_dir())
+            engine = load_or_build_engine(
+                self.key, self.engine_path, lambda: build_engine(onnx_path, precision, shapes), deserializer()
             )
-            context = self.engine.create_execution_context()
-            if context is None:
-                raise BackendError("TensorRT could not create an execution context (out of GPU memory?)")
-            self.context: tensorrt.IExecutionContext = context
-            self.stream = torch.cuda.Stream(device=self.torch_device)  # type: ignore[no-untyped-call]
-        self.key = key
-        self.engine_path = engine_path
-
-    def _dtype(self, name: str) -> torch.dtype:
-        import tensorrt
-        import torch
-
-        found = self.engine.get_tensor_dtype(name)
-        table: dict[Any, torch.dtype] = {
-            tensorrt.DataType.FLOAT: torch.float32,
-            tensorrt.DataType.HALF: torch.float16,
-        }
-        if found not in table:
-            raise BackendError(f"engine tensor {name!r} has unsupported type {found}")
-        return table[found]
+            self.runner = EngineRunner(engine, torch_device, self.max_batch)
 
     def run(self, batch: FloatArray) -> FloatArray:
-        """Copy the batch to the GPU, execute on our stream, copy the result back."""
-        import torch
-
+        """Run the batch through the engine."""
         check_batch(batch, self.spec)
-        outputs: list[FloatArray] = []
-        for start in range(0, batch.shape[0], self.max_batch):
-            chunk = np.ascontiguousarray(batch[start : start + self.max_batch], dtype=np.float32)
-            with torch.cuda.stream(self.stream):
-                x = torch.from_numpy(chunk).to(self.torch_device, dtype=self._dtype(INPUT_NAME), non_blocking=True)
-                if not self.context.set_input_shape(INPUT_NAME, tuple(x.shape)):
-                    raise BackendError(f"TensorRT rejected input shape {tuple(x.shape)}")
-                dims = self.context.get_tensor_shape(OUTPUT_NAME)
-                out_shape = tuple(int(dims[i]) for i in range(len(dims)))
-                y = torch.empty(out_shape, dtype=self._dtype(OUTPUT_NAME), device=self.torch_device)
-                self.context.set_tensor_address(INPUT_NAME, x.data_ptr())
-                self.context.set_tensor_address(OUTPUT_NAME, y.data_ptr())
-                if not self.context.execute_async_v3(self.stream.cuda_stream):
-                    raise BackendError("TensorRT execution failed (execute_async_v3 returned False)")
-                result = y.float().cpu()
-            self.stream.synchronize()
-            outputs.append(np.asarray(result.numpy(), dtype=np.float32))
-        return np.concatenate(outputs)
+        return self.runner.run(batch)
 
     def describe(self) -> str:
         """Backend, GPU, precision, TensorRT version."""
         key = self.key
         return f"tensorrt {key.tensorrt_version} on {self.device} ({self.precision}, sm {key.compute_capability})"
+
+
+def engine_shapes(spec: ModelSpec, max_batch: int) -> ShapeProfile:
+    """The optimisation profile for a model: its input size, batch 1 (optimum) to ``max_batch``."""
+    w, h = spec.input_size
+    c = spec.input_nc
+    return ((1, c, h, w), (1, c, h, w), (max_batch, c, h, w))
