@@ -8,6 +8,7 @@ from thermal_synth_core.export.onnx_export import (
     TOLERANCE,
     ParityReport,
     export_onnx,
+    min_side,
     onnx_metadata,
     verify_onnx,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "TOLERANCE",
     "ParityReport",
     "export_onnx",
+    "min_side",
     "onnx_metadata",
     "verify_onnx",
 ]

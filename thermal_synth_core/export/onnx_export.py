@@ -36,6 +36,7 @@ __all__ = [
     "TOLERANCE",
     "ParityReport",
     "export_onnx",
+    "min_side",
     "onnx_metadata",
     "verify_onnx",
 ]
@@ -88,8 +89,7 @@ def _example_size(net: nn.Module, spec: ModelSpec, dynamic_hw: bool) -> tuple[in
     """(H, W) to trace with: the model's input size, or, for dynamic H/W, one that exercises padding."""
     if not dynamic_hw:
         return spec.input_size[1], spec.input_size[0]
-    multiple_of = getattr(net, "multiple", None)
-    m = int(multiple_of()) if callable(multiple_of) else 1
+    m = _multiple(net)
     # Not a multiple (so the padding path is traced) and larger than the multiple (so reflection applies);
     # H != W so the exporter never ties the two dimensions together.
     base = max(m, 64)
@@ -120,6 +120,16 @@ def export_onnx(
             "graphs do not reproduce; run it with the torch backend, or re-import it with --mode eval"
         )
     out = Path(out)
+    if dynamic_hw and min(spec.input_size) < min_side(net):
+        # The graph's padding reflects, which needs sides above half the multiple; the model's own
+        # input size must run, so fall back to a graph fixed at that size (padding traced as is).
+        log.warning(
+            "%s input size %dx%d is below the %d pixels a dynamic-size graph needs; exporting a fixed-size graph",
+            spec.arch,
+            *spec.input_size,
+            min_side(net),
+        )
+        dynamic_hw = False
     was_training = net.training
     module: nn.Module = net
     try:
@@ -145,7 +155,8 @@ def export_onnx(
             if program is None:  # pragma: no cover - dynamo export always returns a program
                 raise ExportError("torch.onnx.export returned no program")
             model = program.model_proto
-            meta = onnx_metadata(spec, precision, dynamic_hw, extra_metadata)
+            extra = {"thermal_synth.min_side": str(min_side(net) if dynamic_hw else 0), **(extra_metadata or {})}
+            meta = onnx_metadata(spec, precision, dynamic_hw, extra)
             del model.metadata_props[:]
             for key, value in meta.items():
                 prop = model.metadata_props.add()
@@ -211,12 +222,23 @@ class ParityReport:
         )
 
 
-def _parity_sizes(spec: ModelSpec, dynamic_hw: bool) -> list[tuple[int, int]]:
+def _multiple(net: nn.Module) -> int:
+    multiple_of = getattr(net, "multiple", None)
+    return int(multiple_of()) if callable(multiple_of) else 1
+
+
+def min_side(net: nn.Module) -> int:
+    """Smallest H or W the exported graph takes: its reflection padding must stay inside the image."""
+    return _multiple(net) // 2 + 1
+
+
+def _parity_sizes(net: nn.Module, spec: ModelSpec, dynamic_hw: bool) -> list[tuple[int, int]]:
     sizes = [spec.input_size]
     if dynamic_hw:
-        # Another size, not a multiple of anything, to exercise the dynamic padding.
+        # Another size, odd (so padding happens) and large enough for the graph's reflection padding.
         w, h = spec.input_size
-        sizes.append((max(8, w // 2 + 3), max(8, h // 2 + 1)))
+        low = min_side(net)
+        sizes.append((max(w // 2, low) | 1, max(h // 2 + 2, low + 2) | 1))
     return sizes
 
 
@@ -245,7 +267,7 @@ def verify_onnx(
     net.eval()
     device = next(iter(net.parameters())).device
     max_abs, sum_abs, count = 0.0, 0.0, 0
-    sizes = _parity_sizes(spec, dynamic_hw)
+    sizes = _parity_sizes(net, spec, dynamic_hw)
     try:
         for w, h in sizes:
             x = torch.rand(1, spec.input_nc, h, w, generator=gen) * 2 - 1
