@@ -56,8 +56,11 @@ class TorchBackend(Backend):
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.torch_device)
         if self.torch_device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), self._autocast():
-            y = self.net(x)
+        try:
+            with torch.inference_mode(), self._autocast():
+                y = self.net(x)
+        except RuntimeError as exc:  # e.g. CUDA out of memory: a per-frame failure the caller may count and drop
+            raise BackendError(f"PyTorch failed on a batch of shape {tuple(x.shape)}: {exc}") from exc
         return np.asarray(y.float().cpu().numpy(), dtype=np.float32)
 
     def describe(self) -> str:
