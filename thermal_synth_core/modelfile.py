@@ -127,10 +127,10 @@ class ModelSpec:
         """A freshly initialised generator of this spec's architecture (weights still to be loaded)."""
         from thermal_synth_core.models import build_generator
 
+        # Initialisation settings recorded from training do not matter here: weights are loaded next.
+        kwargs = {k: v for k, v in self.arch_kwargs.items() if k not in ("init_type", "init_gain")}
         try:
-            return build_generator(
-                self.arch, input_nc=self.input_nc, output_nc=self.output_nc, init_type="normal", **self.arch_kwargs
-            )
+            return build_generator(self.arch, input_nc=self.input_nc, output_nc=self.output_nc, **kwargs)
         except ArchitectureError as exc:
             raise ModelFileError(f"cannot build the model's architecture: {exc}") from exc
 

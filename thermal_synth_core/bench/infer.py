@@ -88,8 +88,8 @@ def _interleaved(calls: dict[str, Any], budget_s: float, block_s: float = 0.5) -
 
     The machine is shared, so load comes and goes; timing one backend for a while and
     then the other would bias their ratio. Each round runs every callable for about
-    ``block_s`` (one untimed call first, so the previous backend's spinning threads have
-    settled), until each has had about ``budget_s`` in all and at least 3 timed calls.
+    ``block_s`` (after a short pause and one untimed call, so the previous backend's spinning
+    threads have gone idle), until each has had about ``budget_s`` in all and at least 3 timed calls.
     """
     one: dict[str, float] = {}
     for name, fn in calls.items():
@@ -103,8 +103,9 @@ def _interleaved(calls: dict[str, Any], budget_s: float, block_s: float = 0.5) -
         for name, fn in calls.items():
             if spent[name] >= budget_s and len(samples[name]) >= 3:
                 continue
+            time.sleep(0.05)  # let the previous backend's spinning worker threads go idle
             if one[name] < block_s:
-                fn()  # settle after the previous block (untimed)
+                fn()  # and re-warm this backend's caches (untimed)
             per_block = max(1, int(block_s / one[name]))
             for _ in range(per_block):
                 t0 = time.perf_counter()

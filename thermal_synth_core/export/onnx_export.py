@@ -138,7 +138,8 @@ def export_onnx(
             # A half copy, so the caller's network stays float32.
             module = _HalfWithFloatIO(_cpu_copy(net)).eval()
         h, w = _example_size(net, spec, dynamic_hw)
-        example = torch.zeros(2, spec.input_nc, h, w)
+        device = next(iter(module.parameters())).device  # a network trained on the GPU exports from there
+        example = torch.zeros(2, spec.input_nc, h, w, device=device)
         dim = torch.export.Dim.DYNAMIC
         dynamic_shapes = ({0: dim, 2: dim, 3: dim} if dynamic_hw else {0: dim},)
         with atomic_path(out) as tmp, _quiet_exporter():

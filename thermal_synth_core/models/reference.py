@@ -11,6 +11,7 @@ missing before PyTorch 0.4.1 (filled with 0; only used for momentum-free BN).
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -146,6 +147,7 @@ def import_reference(
         provenance={
             "trained_by": "pytorch-CycleGAN-and-pix2pix (imported)",
             "source_checkpoint": Path(checkpoint).name,
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             **(provenance or {}),
         },
     )
