@@ -53,12 +53,13 @@ from thermal_synth_ros.conversions import (
     to_color8,
     to_mono,
 )
+from thermal_synth_ros.dds import ENV_VAR, configure_dds
 from thermal_synth_ros.diagnostics import FrameStats, diagnostic_array
 from thermal_synth_ros.latest import LatestSlot
 from thermal_synth_ros.model import Colorizer, ModelParams, ThermalModel, load_colorizer, load_thermal_model
 from thermal_synth_ros.params import PARAMETERS, ParamSpec, descriptor
 
-__all__ = ["NODE_NAME", "ThermalSynthNode", "configure_dds", "main"]
+__all__ = ["NODE_NAME", "ThermalSynthNode", "main"]
 
 NODE_NAME = "thermal_synth"
 #: Real thermal frames kept for pairing (a few seconds at FLIR rates).
@@ -71,17 +72,6 @@ LOG_THROTTLE_S = 5.0
 _SPECS: dict[str, ParamSpec] = {s.name: s for s in PARAMETERS}
 
 ModelLoader = Callable[[ModelParams], ThermalModel]
-
-
-def configure_dds(environ: dict[str, str] | None = None) -> str:
-    """Default ``FASTDDS_BUILTIN_TRANSPORTS`` to ``LARGE_DATA`` (multi-MB images) unless the user chose.
-
-    Every participant on a topic must use the same transports (DESIGN.md), which
-    is why the launch file, ``replay``, the tests and the demo all do the same.
-    Returns the value in effect.
-    """
-    env = os.environ if environ is None else environ
-    return env.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
 
 
 @dataclass(frozen=True)
@@ -210,7 +200,7 @@ class ThermalSynthNode(Node):
         self.get_logger().info(
             f"ready: {self._sub_rgb.topic_name} -> {self._pub_thermal.topic_name} "
             f"({self._model.output_encoding} {w}x{h}, backend {self._model.backend_name}, "
-            f"FASTDDS_BUILTIN_TRANSPORTS={os.environ.get('FASTDDS_BUILTIN_TRANSPORTS', '(unset)')})"
+            f"{ENV_VAR}={os.environ.get(ENV_VAR, '(unset)')})"
         )
 
     def _check_colormap(self, name: str) -> None:
@@ -461,7 +451,7 @@ def main(
     except (KeyboardInterrupt, ExternalShutdownException):
         rclpy.try_shutdown()
         return 0
-    logger.debug(f"FASTDDS_BUILTIN_TRANSPORTS={transports}")
+    logger.debug(f"{ENV_VAR}={transports}")
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):

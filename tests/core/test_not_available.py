@@ -18,7 +18,6 @@ PENDING: list[list[str]] = [
     ["export", "--model", "m.safetensors", "--onnx", "m.onnx"],
     ["infer", "--input", "x.png", "--out", "o"],
     ["evaluate", "--bag", "b", "--rgb-topic", "/rgb", "--out", "o"],
-    ["replay", "--bag", "b"],
     ["demo", "--out", "o"],
     ["bench", "infer"],
 ]

@@ -131,8 +131,9 @@ def running_node(
     model: FakeModel,
     params: dict[str, Any] | None = None,
     colorizer: Callable[..., Any] = fake_colorize,
+    **node_kwargs: Any,
 ) -> Iterator[Any]:
-    """A ThermalSynthNode with ``model`` on its own Context and executor thread."""
+    """A ThermalSynthNode with ``model`` on its own Context and executor thread (kwargs go to the Node)."""
     import rclpy
     from rclpy.context import Context
     from rclpy.parameter import Parameter
@@ -148,6 +149,7 @@ def running_node(
             model_loader=loader_for(model),
             colorizer=colorizer,
             parameter_overrides=[Parameter(k, value=v) for k, v in (params or {}).items()],
+            **node_kwargs,
         )
         with spinning(node, context):
             yield node
