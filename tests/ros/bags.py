@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -47,7 +47,7 @@ def write_drive(
     String = store.types["std_msgs/msg/String"]
     w, h = size
 
-    def header(t: int, frame: str, seq: int) -> object:
+    def header(t: int, frame: str, seq: int) -> Any:
         stamp = Time(sec=t // 1_000_000_000, nanosec=t % 1_000_000_000)
         if storage == "ros1":
             return Header(seq=seq, stamp=stamp, frame_id=frame)
@@ -56,7 +56,7 @@ def write_drive(
     span = (rgb_frames - 1) / rgb_hz
     rgb_stamps = [T0 + round(i / rgb_hz * 1e9) for i in range(rgb_frames)]
     thermal_stamps = [T0 + 7_000_000 + round(i / thermal_hz * 1e9) for i in range(int(span * thermal_hz) + 1)]
-    messages: list[tuple[int, str, object, str]] = []
+    messages: list[tuple[int, str, Any, str]] = []
     for i, t in enumerate(rgb_stamps):
         rgb = reference_rgb(h, w, seed=i)
         msg = Image(
@@ -89,13 +89,13 @@ def write_drive(
         from rosbags.rosbag1 import Writer as Writer1
 
         path = out / "drive.bag"
-        with Writer1(path) as writer:
+        with Writer1(path) as writer1:
             conns = {}
             for _, topic, _, msgtype in messages:
                 if topic not in conns:
-                    conns[topic] = writer.add_connection(topic, msgtype, typestore=store)
+                    conns[topic] = writer1.add_connection(topic, msgtype, typestore=store)
             for t, topic, msg, msgtype in messages:
-                writer.write(conns[topic], t + 3_000_000, store.serialize_ros1(msg, msgtype))
+                writer1.write(conns[topic], t + 3_000_000, store.serialize_ros1(msg, msgtype))
     else:
         from rosbags.rosbag2 import StoragePlugin, Writer
 
