@@ -15,7 +15,9 @@ def test_node_benchmark_writes_its_figures(tmp_path: Path, ros_domain_id: int) -
     from thermal_synth_core.cli.bench import benchmarks
 
     bench = next(b for b in benchmarks() if b.name == "node")
-    args = argparse.Namespace(out=str(tmp_path), quick=True, frames=10, model="", backend="auto", domain_id=ros_domain_id)
+    args = argparse.Namespace(
+        out=str(tmp_path), quick=True, frames=10, model="", backend="auto", domain_id=ros_domain_id
+    )
     bench.run(args)
     result = json.loads((tmp_path / "node.json").read_text())
     assert result["frame"] == "640x512"
