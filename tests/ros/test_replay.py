@@ -255,3 +255,14 @@ def test_cli_reports_bag_errors_without_a_traceback(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err
     assert "missing.mcap does not exist" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("storage", "suffix"), [("mcap", ".mcap"), ("sqlite3", ".db3")])
+def test_bare_storage_files_open_without_their_folder(storage: Storage, suffix: str, tmp_path: Path) -> None:
+    drive = write_drive(tmp_path, storage)
+    bare = next(drive.path.glob(f"*{suffix}"))
+    reader = open_bag(bare)
+    try:
+        assert [t.name for t in list_topics(reader)] == [RGB_TOPIC, THERMAL_TOPIC, TEXT_TOPIC]
+    finally:
+        reader.close()
