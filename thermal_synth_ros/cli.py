@@ -53,9 +53,10 @@ def register_replay(sub: Any) -> None:
     p.add_argument(
         "--delay",
         type=float,
-        default=1.0,
+        default=3.0,
         metavar="S",
-        help="seconds to wait after creating publishers, so subscribers discover them before the first message",
+        help="wait up to S seconds for every topic to have a subscriber before the first message "
+        "(discovery takes ~2 s with LARGE_DATA; 0 starts at once)",
     )
 
 

@@ -9,10 +9,13 @@ tests all default to LARGE_DATA, and a value the user set wins everywhere.
 
 from __future__ import annotations
 
+import faulthandler
 import os
-from collections.abc import MutableMapping
+import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 
-__all__ = ["DEFAULT_TRANSPORTS", "ENV_VAR", "configure_dds"]
+__all__ = ["DEFAULT_TRANSPORTS", "ENV_VAR", "TEARDOWN_TIMEOUT_S", "configure_dds", "teardown_watchdog"]
 
 ENV_VAR = "FASTDDS_BUILTIN_TRANSPORTS"
 DEFAULT_TRANSPORTS = "LARGE_DATA"
@@ -29,3 +32,24 @@ def configure_dds(environ: MutableMapping[str, str] | None = None) -> str:
     if not value:
         env[ENV_VAR] = value = DEFAULT_TRANSPORTS
     return value
+
+
+#: Seconds a participant's teardown may take before the process gives up on it.
+TEARDOWN_TIMEOUT_S = 10.0
+
+
+@contextmanager
+def teardown_watchdog(timeout: float = TEARDOWN_TIMEOUT_S) -> Iterator[None]:
+    """Exit the process (status 1, thread stacks on stderr) if the block takes longer than ``timeout``.
+
+    Destroying a participant can block forever inside Fast DDS 3.2.3's TCP
+    transport, used by LARGE_DATA (eProsima/Fast-DDS#6066, fixed in later
+    releases), and rclpy holds the GIL meanwhile, so no Python timer or signal
+    handler can run; faulthandler's watchdog is a C thread and still can.
+    Wrap only the final teardown of a process in it.
+    """
+    faulthandler.dump_traceback_later(timeout, exit=True, file=sys.stderr)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()

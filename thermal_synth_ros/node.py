@@ -53,7 +53,7 @@ from thermal_synth_ros.conversions import (
     to_color8,
     to_mono,
 )
-from thermal_synth_ros.dds import ENV_VAR, configure_dds
+from thermal_synth_ros.dds import ENV_VAR, configure_dds, teardown_watchdog
 from thermal_synth_ros.diagnostics import FrameStats, diagnostic_array
 from thermal_synth_ros.latest import LatestSlot
 from thermal_synth_ros.model import Colorizer, ModelParams, ThermalModel, load_colorizer, load_thermal_model
@@ -457,8 +457,9 @@ def main(
     except (KeyboardInterrupt, ExternalShutdownException):
         pass  # Ctrl-C, SIGTERM or an external shutdown: a normal end
     finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+        with teardown_watchdog():
+            node.destroy_node()
+            rclpy.try_shutdown()
     return 0
 
 

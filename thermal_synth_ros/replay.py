@@ -24,7 +24,7 @@ from typing import Any
 
 from thermal_synth_core.errors import BagError
 from thermal_synth_core.ui import progress
-from thermal_synth_ros.dds import configure_dds
+from thermal_synth_ros.dds import configure_dds, teardown_watchdog
 
 __all__ = ["BagTopic", "ReplayResult", "list_topics", "message_class", "open_bag", "replay", "select_topics"]
 
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 #: How often /clock is published while waiting for the next message (ros2 bag play's default is 40 Hz).
 CLOCK_HZ = 40.0
+#: Extra wait after every topic has a subscriber, for the subscribers' side of discovery.
+MATCH_SETTLE_S = 0.5
+#: How long the end of a replay waits for reliable subscribers to acknowledge the last messages.
+ACK_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -158,9 +162,12 @@ def _ros_node(context: Any | None) -> Iterator[Any]:
     try:
         yield node
     finally:
-        node.destroy_node()
-        if own:
-            rclpy.try_shutdown(context=context)
+        if own:  # destroying our own context's last node destroys its participant
+            with teardown_watchdog():
+                node.destroy_node()
+                rclpy.try_shutdown(context=context)
+        else:
+            node.destroy_node()
 
 
 def replay(
@@ -170,15 +177,16 @@ def replay(
     loop: bool = False,
     clock: bool = False,
     topics: Sequence[str] | None = None,
-    delay: float = 1.0,
+    delay: float = 3.0,
     context: Any | None = None,
     stop: threading.Event | None = None,
     show_progress: bool | None = None,
 ) -> ReplayResult:
     """Publish ``bag`` in real time (times ``rate``); see the module docstring.
 
-    ``delay`` seconds pass between creating the publishers and the first
-    message so subscribers can discover them. ``context``: an initialised rclpy
+    Before the first message, it waits up to ``delay`` seconds for every topic
+    to have a subscriber (discovery is not instant), and at the end for reliable
+    subscribers to acknowledge what was sent. ``context``: an initialised rclpy
     Context to use (default: a fresh one, LARGE_DATA transports unless set).
     ``stop`` ends the replay early (as Ctrl-C does). Raises :class:`BagError`
     for a missing, unreadable or truncated bag, or an unknown topic.
@@ -227,8 +235,7 @@ def replay(
                 clock_pub = node.create_publisher(Clock, "/clock", clock_qos)
             player = _Player(reader, used, publishers, converters, clock_pub, total)
             stop = stop or threading.Event()
-            if delay > 0:
-                stop.wait(delay)
+            _wait_for_subscribers(publishers.values(), delay, stop)
             start = time.monotonic()
             try:
                 while not stop.is_set():
@@ -240,6 +247,8 @@ def replay(
                 result.interrupted = True
             result.interrupted = result.interrupted or stop.is_set()
             result.seconds = time.monotonic() - start
+            if not result.interrupted:
+                _wait_for_delivery(publishers.values())
     finally:
         reader.close()
     return result
@@ -288,6 +297,36 @@ class _Player:
                 f"the bag ended early or is corrupt after {done} of {self.total} messages "
                 f"({result.published} published in all): {exc}"
             ) from None
+
+
+def _wait_for_subscribers(publishers: Any, delay: float, stop: threading.Event) -> None:
+    """Wait until every topic has a subscriber, or ``delay`` seconds, so the first messages are not lost.
+
+    Discovery of a new participant takes ~2 s with Fast DDS's LARGE_DATA
+    transports here (tens of ms with the defaults).
+    """
+    pubs = list(publishers)
+    start = time.monotonic()
+    while time.monotonic() - start < delay and not stop.is_set():
+        if all(p.get_subscription_count() > 0 for p in pubs):
+            # The publisher sees the match before the subscriber does, and a volatile
+            # subscriber drops what was sent before its side matched: give it time.
+            stop.wait(MATCH_SETTLE_S)
+            break
+        stop.wait(0.05)
+    matched = {p.topic_name: p.get_subscription_count() for p in pubs}
+    log.info("subscribers after %.1f s: %s", time.monotonic() - start, matched)
+
+
+def _wait_for_delivery(publishers: Any, timeout: float = ACK_TIMEOUT_S) -> None:
+    """Let reliable subscribers acknowledge the last messages before the process (and its writers) go away."""
+    from rclpy.duration import Duration
+
+    deadline = time.monotonic() + timeout
+    for pub in publishers:
+        left = max(0.0, deadline - time.monotonic())
+        if not pub.wait_for_all_acked(Duration(nanoseconds=round(left * 1e9))):
+            log.warning("%s: subscribers did not acknowledge the last messages within %.0f s", pub.topic_name, timeout)
 
 
 def _publish_clock(pub: Any, t_ns: int) -> None:

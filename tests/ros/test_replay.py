@@ -40,15 +40,15 @@ def _replay_in_thread(context: Any, bag: Path, **kw: Any) -> tuple[threading.Thr
 
 
 @pytest.fixture
-def replay_context(ros_domain_id: int) -> Any:
-    """A second rclpy Context (its own DDS participant) for the replayer."""
-    import rclpy
-    from rclpy.context import Context
+def replay_context(ros_context: Any) -> Any:
+    """The Context the in-process replays use: the probe's own.
 
-    context = Context()
-    rclpy.init(context=context, domain_id=ros_domain_id)
-    yield context
-    rclpy.try_shutdown(context=context)
+    Sharing it keeps one DDS participant per test process side: creating and
+    destroying extra participants while others are alive is what can block
+    inside Fast DDS 3.2.3's TCP transport (see README, known issues). The
+    cross-process path is covered by the CLI test.
+    """
+    return ros_context
 
 
 @pytest.mark.parametrize("storage", STORAGES)
@@ -71,8 +71,8 @@ def test_replay_publishes_every_message_with_its_recorded_stamp_and_clock(
     assert result.published == len(drive.stamps[RGB_TOPIC]) + len(drive.stamps[THERMAL_TOPIC]) + 1
     assert result.topics == sorted([RGB_TOPIC, THERMAL_TOPIC, TEXT_TOPIC])
 
-    wait_for(lambda: len(rgb.snapshot()) == len(drive.stamps[RGB_TOPIC]), 10, "every RGB frame")
-    wait_for(lambda: len(thermal.snapshot()) == len(drive.stamps[THERMAL_TOPIC]), 10, "every thermal frame")
+    wait_for(lambda: len(rgb.snapshot()) >= len(drive.stamps[RGB_TOPIC]), 10, "every RGB frame")
+    wait_for(lambda: len(thermal.snapshot()) >= len(drive.stamps[THERMAL_TOPIC]), 10, "every thermal frame")
     assert [_stamp_ns(m) for m in rgb.snapshot()] == drive.stamps[RGB_TOPIC]
     assert [_stamp_ns(m) for m in thermal.snapshot()] == drive.stamps[THERMAL_TOPIC]
     first = rgb.snapshot()[0]
@@ -129,7 +129,7 @@ def test_cli_replays_selected_topics_and_prints_a_summary(
     proc = subprocess.run(
         [
             *(str(venv_bin / "thermal-synth"), "replay", "--bag", str(drive.path)),
-            *("--topics", "camera/rgb/image", "--rate", "4", "--delay", "1.5"),
+            *("--topics", "camera/rgb/image", "--rate", "4", "--delay", "30"),
         ],
         env=env,
         cwd=REPO_ROOT,
@@ -142,7 +142,7 @@ def test_cli_replays_selected_topics_and_prints_a_summary(
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("replayed 10 messages on 1 topics in"), last
     assert "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA" in last
-    wait_for(lambda: len(rgb.snapshot()) == 10, 10, "the replayed RGB frames")
+    wait_for(lambda: len(rgb.snapshot()) >= 10, 10, "the replayed RGB frames")
     assert [_stamp_ns(m) for m in rgb.snapshot()] == drive.stamps[RGB_TOPIC]
     assert thermal.snapshot() == []
 
