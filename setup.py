@@ -87,5 +87,9 @@ setup(
             "replay = thermal_synth_ros.cli:register_replay",
             "demo = thermal_synth_ros.cli:register_demo",
         ],
+        # ROS 2 benchmarks plug into `thermal-synth bench` the same way.
+        "thermal_synth.benchmarks": [
+            "node = thermal_synth_ros.bench:BENCHMARK",
+        ],
     },
 )

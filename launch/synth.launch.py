@@ -1,38 +1,68 @@
 """Launch the synthetic thermal camera: ``ros2 launch thermal_synth_ros synth.launch.py``.
 
 Arguments (``ros2 launch thermal_synth_ros synth.launch.py --show-args``):
-  rgb_topic, thermal_topic, real_thermal_topic   topic remappings
-  model_path, backend                            override config/synth.yaml when non-empty
-  params_file                                    node parameters (default: config/synth.yaml)
-  use_sim_time                                   follow /clock (bag replay)
-  rviz                                           also start rviz2 with config/synth.rviz
-  dds_transports                                 FASTDDS_BUILTIN_TRANSPORTS for the node
+  rgb_topic, real_thermal_topic           inputs (``<rgb_topic>/compressed`` with input_transport:=compressed)
+  thermal_topic, comparison_topic         outputs (``<thermal_topic>_color``, ``<real_thermal_topic>_agc`` follow)
+  model_path, backend, device,
+  input_transport                         override the params file when non-empty
+  params_file                             node parameters (default: config/synth.yaml)
+  use_sim_time                            follow /clock (bag replay: ``thermal-synth replay --clock``)
+  rviz                                    also start rviz2 with config/synth.rviz
+  dds_transports                          FASTDDS_BUILTIN_TRANSPORTS for the node and rviz2
+  log_level                               the node's log level
+
+Example:
+  ros2 launch thermal_synth_ros synth.launch.py rgb_topic:=/camera/color/image_raw \\
+      real_thermal_topic:=/flir/image_raw rviz:=true
 """
 
 from __future__ import annotations
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
-from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 from launch import LaunchContext, LaunchDescription
 
 PACKAGE = "thermal_synth_ros"
+#: Node parameters a launch argument overrides only when given (so the params file keeps its say).
+OVERRIDABLE = ("model_path", "backend", "device", "input_transport")
 
 
-def _node(context: LaunchContext) -> list[Node]:
-    # Only non-empty arguments override the params file, so a model_path set in
-    # the file is not clobbered by an empty default here.
-    overrides: dict[str, object] = {
-        "use_sim_time": LaunchConfiguration("use_sim_time").perform(context).lower() in ("true", "1", "yes"),
-    }
-    for name in ("model_path", "backend"):
-        value = LaunchConfiguration(name).perform(context)
+def _is_true(context: LaunchContext, name: str) -> bool:
+    return str(LaunchConfiguration(name).perform(context)).strip().lower() in ("true", "1", "yes", "on")
+
+
+def _topic(context: LaunchContext, name: str) -> str:
+    return str(LaunchConfiguration(name).perform(context)).strip()
+
+
+def _remappings(context: LaunchContext, *, absolute: bool) -> list[tuple[str, str]]:
+    """Node topic -> launch argument topic; ``absolute`` for rviz2, whose config names /topics."""
+    rgb, real = _topic(context, "rgb_topic"), _topic(context, "real_thermal_topic")
+    thermal, comparison = _topic(context, "thermal_topic"), _topic(context, "comparison_topic")
+    pairs = [
+        ("rgb/image", rgb),
+        ("rgb/image/compressed", f"{rgb}/compressed"),
+        ("real_thermal/image", real),
+        ("real_thermal/image_agc", f"{real}_agc"),
+        ("thermal/image", thermal),
+        ("thermal/image_color", f"{thermal}_color"),
+        ("thermal/comparison", comparison),
+    ]
+    return [(f"/{src}" if absolute else src, dst) for src, dst in pairs]
+
+
+def _actions(context: LaunchContext) -> list[Node]:
+    use_sim_time = _is_true(context, "use_sim_time")
+    overrides: dict[str, object] = {"use_sim_time": use_sim_time}
+    for name in OVERRIDABLE:
+        value = str(LaunchConfiguration(name).perform(context)).strip()
         if value:
             overrides[name] = value
-    return [
+    share = str(FindPackageShare(PACKAGE).perform(context))
+    actions = [
         Node(
             package=PACKAGE,
             executable="thermal_synth_node",
@@ -40,64 +70,58 @@ def _node(context: LaunchContext) -> list[Node]:
             output="screen",
             emulate_tty=True,
             parameters=[LaunchConfiguration("params_file"), overrides],
-            remappings=[
-                ("rgb/image", LaunchConfiguration("rgb_topic")),
-                ("rgb/image/compressed", [LaunchConfiguration("rgb_topic"), "/compressed"]),
-                ("real_thermal/image", LaunchConfiguration("real_thermal_topic")),
-                ("thermal/image", LaunchConfiguration("thermal_topic")),
-            ],
+            remappings=_remappings(context, absolute=False),
+            ros_arguments=["--log-level", LaunchConfiguration("log_level")],
         )
     ]
+    if _is_true(context, "rviz"):
+        actions.append(
+            Node(
+                package="rviz2",
+                executable="rviz2",
+                name="rviz2",
+                arguments=["-d", f"{share}/config/synth.rviz"],
+                parameters=[{"use_sim_time": use_sim_time}],
+                remappings=_remappings(context, absolute=True),
+            )
+        )
+    return actions
 
 
 def generate_launch_description() -> LaunchDescription:
-    """Declare the arguments, the node and (optionally) RViz."""
+    """Declare the arguments, set the DDS transports, start the node and (optionally) RViz."""
     share = FindPackageShare(PACKAGE)
+    arguments = [
+        ("rgb_topic", "rgb/image", "RGB camera topic (sensor_msgs/Image)"),
+        ("real_thermal_topic", "real_thermal/image", "real thermal camera topic, if the vehicle has one"),
+        ("thermal_topic", "thermal/image", "synthetic thermal output topic (mono8/mono16)"),
+        ("comparison_topic", "thermal/comparison", "RGB | synthetic | real side-by-side output topic"),
+        ("model_path", "", "model file (.safetensors); empty: the params file's, there empty: the embedded model"),
+        ("backend", "", "auto, torch, onnxruntime or tensorrt; empty: the params file's"),
+        ("device", "", "auto, cpu, cuda or cuda:N; empty: the params file's"),
+        ("input_transport", "", "raw or compressed (<rgb_topic>/compressed); empty: the params file's"),
+        ("use_sim_time", "false", "use /clock, e.g. during bag replay"),
+        ("rviz", "false", "also start rviz2 with config/synth.rviz"),
+        ("log_level", "info", "log level of the node: debug, info, warn, error"),
+    ]
     return LaunchDescription(
         [
-            DeclareLaunchArgument(
-                "rgb_topic", default_value="rgb/image", description="RGB camera topic (sensor_msgs/Image)"
-            ),
-            DeclareLaunchArgument(
-                "thermal_topic", default_value="thermal/image", description="synthetic thermal output topic"
-            ),
-            DeclareLaunchArgument(
-                "real_thermal_topic",
-                default_value="real_thermal/image",
-                description="real thermal camera topic, if the vehicle has one",
-            ),
-            DeclareLaunchArgument(
-                "model_path",
-                default_value="",
-                description="model file (.safetensors); empty: the params file's, else the embedded model",
-            ),
-            DeclareLaunchArgument(
-                "backend",
-                default_value="",
-                description="auto, torch, onnxruntime or tensorrt; empty: the params file's",
-            ),
+            *(DeclareLaunchArgument(n, default_value=d, description=text) for n, d, text in arguments),
             DeclareLaunchArgument(
                 "params_file",
                 default_value=PathJoinSubstitution([share, "config", "synth.yaml"]),
                 description="node parameters YAML",
             ),
             DeclareLaunchArgument(
-                "use_sim_time", default_value="false", description="use /clock (e.g. during bag replay)"
-            ),
-            DeclareLaunchArgument("rviz", default_value="false", description="start rviz2 with config/synth.rviz"),
-            DeclareLaunchArgument(
                 "dds_transports",
-                default_value="LARGE_DATA",
-                description="FASTDDS_BUILTIN_TRANSPORTS for the node; every participant on the camera topic must match",
+                # A value exported in the shell wins, as in the node and `thermal-synth replay`.
+                default_value=EnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", default_value="LARGE_DATA"),
+                description=(
+                    "FASTDDS_BUILTIN_TRANSPORTS for the node and rviz2 (LARGE_DATA for multi-MB images); "
+                    "the camera driver and every other participant on these topics must use the same"
+                ),
             ),
             SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", LaunchConfiguration("dds_transports")),
-            OpaqueFunction(function=_node),
-            Node(
-                package="rviz2",
-                executable="rviz2",
-                name="rviz2",
-                arguments=["-d", PathJoinSubstitution([share, "config", "synth.rviz"])],
-                condition=IfCondition(LaunchConfiguration("rviz")),
-            ),
+            OpaqueFunction(function=_actions),
         ]
     )

@@ -48,3 +48,7 @@ class BagError(ThermalSynthError):
 
 class TrainingError(ThermalSynthError):
     """Training cannot start or continue (bad data, bad checkpoint, ...)."""
+
+
+class MessageError(ThermalSynthError):
+    """A ROS message (live or from a bag) cannot be turned into an image: bad encoding, size or data."""

@@ -1,42 +1,467 @@
-"""The ``thermal_synth`` ROS 2 node (executable ``thermal_synth_node``).
+"""The ``thermal_synth`` ROS 2 node (executable ``thermal_synth_node``): RGB camera in, synthetic thermal out.
 
-Follows the ros2/demos idiom: ``main(args=None)`` initialises rclpy, spins the
-node, and shuts down cleanly on Ctrl-C or an external shutdown.
+Topics (relative, so namespaces and remaps apply):
+
+* in ``rgb/image`` (sensor_msgs/Image, any encoding of :mod:`.conversions`) or,
+  with ``input_transport: compressed``, ``rgb/image/compressed``;
+  optional ``real_thermal/image`` (mono8, mono16, 16UC1, 32FC1).
+* out ``thermal/image`` (mono8/mono16, the RGB header's stamp), ``thermal/image_color``
+  (bgr8), ``thermal/comparison`` (RGB | synthetic | real) and
+  ``real_thermal/image_agc`` (the real frame through the same AGC) when real
+  thermal arrives, and ``/diagnostics``.
+
+Threads: the executor's callbacks only store the newest RGB message (and the
+recent real thermal frames); one worker thread converts, runs the model and
+publishes, always on the newest frame, so latency stays bounded when the model
+is slower than the camera. Colour and comparison images are computed only while
+someone subscribes to them. Bad input and per-frame model failures are logged
+(throttled), counted in ``/diagnostics`` and dropped; only start-up errors (a
+missing or corrupt model, invalid parameters) stop the node, with exit code 1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
+import cv2
+import numpy as np
+import numpy.typing as npt
 import rclpy
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import CompressedImage, Image
+
+from thermal_synth_core import metrics
+from thermal_synth_core.agc import agc_normalize
+from thermal_synth_core.errors import ConfigError, MessageError, ThermalSynthError
+from thermal_synth_core.sync import StampBuffer
+from thermal_synth_ros import qos
+from thermal_synth_ros.comparison import side_by_side
+from thermal_synth_ros.conversions import (
+    compressed_to_color8,
+    image_msg,
+    stamp_ns,
+    to_color8,
+    to_mono,
+)
+from thermal_synth_ros.dds import ENV_VAR, configure_dds, teardown_watchdog
+from thermal_synth_ros.diagnostics import FrameStats, diagnostic_array
+from thermal_synth_ros.latest import LatestSlot
+from thermal_synth_ros.model import Colorizer, ModelParams, ThermalModel, load_colorizer, load_thermal_model
+from thermal_synth_ros.params import PARAMETERS, ParamSpec, descriptor
+
+__all__ = ["NODE_NAME", "ThermalSynthNode", "main"]
 
 NODE_NAME = "thermal_synth"
+#: Real thermal frames kept for pairing (a few seconds at FLIR rates).
+REAL_BUFFER = 64
+#: Seconds between L1/SSIM comparisons with real thermal (SSIM costs ~10 ms on a CPU).
+METRICS_PERIOD_S = 1.0
+#: Seconds between repeats of the same per-frame warning.
+LOG_THROTTLE_S = 5.0
+
+_SPECS: dict[str, ParamSpec] = {s.name: s for s in PARAMETERS}
+
+ModelLoader = Callable[[ModelParams], ThermalModel]
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """The parameters that take effect while the node runs (replaced whole on a change)."""
+
+    colormap: str
+    output_encoding: str
+    publish_color: bool
+    publish_comparison: bool
+    sync_slop: float
+    max_rate_hz: float
+    thermal_frame_id: str
+
+
+@dataclass(frozen=True)
+class _Rgb:
+    msg: Any
+    received: float  # time.monotonic() when the callback got it
+
+
+@dataclass(frozen=True)
+class _Synth:
+    """One synthesised frame and what it was made from, for the comparison outputs."""
+
+    rgb: npt.NDArray[np.uint8]
+    order: str
+    thermal: npt.NDArray[Any]
+    encoding: str
+    header: Any
+    frame_id: str | None
+
+
+@dataclass(frozen=True)
+class _Real:
+    header: Any
+    pixels: npt.NDArray[Any]  # native dtype, already validated
 
 
 class ThermalSynthNode(Node):
-    """RGB camera in, synthetic thermal out (the synthesis pipeline lands with issue #6)."""
+    """RGB camera in, synthetic thermal out; see the module docstring for topics and threads.
 
-    def __init__(self) -> None:
-        super().__init__(NODE_NAME)
-        self.declare_parameter("model_path", "")
-        self.declare_parameter("backend", "auto")
-        self.get_logger().info("thermal_synth node started")
+    ``model_loader`` and ``colorizer`` are the seam to the synthesis library
+    (defaults: :func:`~thermal_synth_ros.model.load_thermal_model` and
+    :func:`~thermal_synth_ros.model.load_colorizer`). Other keyword arguments go
+    to :class:`rclpy.node.Node` (``context``, ``parameter_overrides``, ...).
+    Raises :class:`ThermalSynthError` when it cannot start.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_loader: ModelLoader = load_thermal_model,
+        colorizer: Colorizer | None = None,
+        **node_kwargs: Any,
+    ) -> None:
+        super().__init__(NODE_NAME, **node_kwargs)
+        self._stopping = threading.Event()
+        self._worker: threading.Thread | None = None
+        try:
+            self._setup(model_loader, colorizer)
+        except BaseException:
+            super().destroy_node()
+            raise
+
+    # ------------------------------------------------------------------ set-up
+
+    def _setup(self, model_loader: ModelLoader, colorizer: Colorizer | None) -> None:
+        for spec in PARAMETERS:
+            try:
+                self.declare_parameter(spec.name, spec.default, descriptor(spec))
+            except ParameterException as exc:
+                raise ConfigError(f"parameter {spec.name}: {exc} ({spec.description})") from None
+        p = {spec.name: self.get_parameter(spec.name).value for spec in PARAMETERS}
+        for spec in PARAMETERS:
+            if spec.choices and p[spec.name] not in spec.choices:
+                raise ConfigError(f"parameter {spec.name} is {p[spec.name]!r}; choose one of {', '.join(spec.choices)}")
+        self._model_params = ModelParams(p["model_path"], p["backend"], p["device"], p["precision"])
+        self._compressed = p["input_transport"] == "compressed"
+        self._live = LiveSettings(
+            colormap=p["colormap"],
+            output_encoding=p["output_encoding"],
+            publish_color=p["publish_color"],
+            publish_comparison=p["publish_comparison"],
+            sync_slop=p["sync_slop"],
+            max_rate_hz=p["max_rate_hz"],
+            thermal_frame_id=p["thermal_frame_id"],
+        )
+
+        self.get_logger().info(f"loading {self._model_params.describe()} (backend {self._model_params.backend})")
+        self._model = model_loader(self._model_params)
+        if self._model.output_encoding not in ("mono8", "mono16"):
+            raise ConfigError(f"the model produces {self._model.output_encoding!r}; the node publishes mono8 or mono16")
+        self._colorize = colorizer if colorizer is not None else load_colorizer()
+        self._check_colormap(self._live.colormap)
+
+        self._stats = FrameStats()
+        self._slot: LatestSlot[_Rgb] = LatestSlot()
+        self._real: StampBuffer[_Real] = StampBuffer(REAL_BUFFER)
+        self._last_metrics = 0.0
+        self._last_agc_stamp: int | None = None
+
+        in_qos = qos.profile(p["input_qos.reliability"], p["input_qos.depth"], what="input_qos")
+        out_qos = qos.profile(p["output_qos.reliability"], p["output_qos.depth"], what="output_qos")
+        self._pub_thermal = self.create_publisher(Image, "thermal/image", out_qos)
+        self._pub_color = self.create_publisher(Image, "thermal/image_color", out_qos)
+        self._pub_comparison = self.create_publisher(Image, "thermal/comparison", out_qos)
+        self._pub_agc = self.create_publisher(Image, "real_thermal/image_agc", out_qos)
+        # /diagnostics is absolute on purpose: monitors listen there whatever the namespace.
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        self._pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        if self._compressed:
+            self._sub_rgb = self.create_subscription(CompressedImage, "rgb/image/compressed", self._on_rgb, in_qos)
+        else:
+            self._sub_rgb = self.create_subscription(Image, "rgb/image", self._on_rgb, in_qos)
+        self._sub_real = self.create_subscription(Image, "real_thermal/image", self._on_real, in_qos)
+
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+        self._diag_timer = self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
+
+        self._worker = threading.Thread(target=self._run_worker, name="thermal_synth_worker", daemon=True)
+        self._worker.start()
+        w, h = self._model.output_size
+        self.get_logger().info(
+            f"ready: {self._sub_rgb.topic_name} -> {self._pub_thermal.topic_name} "
+            f"({self._model.output_encoding} {w}x{h}, backend {self._model.backend_name}, "
+            f"{ENV_VAR}={os.environ.get(ENV_VAR, '(unset)')})"
+        )
+
+    def _check_colormap(self, name: str) -> None:
+        try:
+            self._colorize(np.zeros((2, 2), np.uint8), name)
+        except Exception as exc:  # the library's error names the valid maps
+            raise ConfigError(f"parameter colormap is {name!r}: {exc}") from None
+
+    def destroy_node(self) -> None:
+        """Stop the worker (finishing the frame in hand), then tear the node down."""
+        self._stopping.set()
+        if self._worker is not None:
+            self._slot.close()
+            self._worker.join(timeout=10.0)
+            self._worker = None
+        super().destroy_node()
+
+    # -------------------------------------------------------------- parameters
+
+    def _validate_parameters(self, params: list[Parameter[Any]]) -> SetParametersResult:
+        for param in params:
+            spec = _SPECS.get(param.name)
+            if spec is None:
+                continue  # use_sim_time and the like are rclpy's business
+            if not spec.live:
+                if param.value == self.get_parameter(param.name).value:
+                    continue
+                return SetParametersResult(
+                    successful=False,
+                    reason=(
+                        f"{param.name} cannot change while the node runs: it is read when the node starts "
+                        f"({'the model is loaded' if param.name in _MODEL_PARAMS else 'topics are created'} "
+                        f"with it), so changing it needs a reload; restart the node with the new value"
+                    ),
+                )
+            if spec.choices and param.value not in spec.choices:
+                return SetParametersResult(
+                    successful=False, reason=f"{param.name} must be one of {', '.join(spec.choices)}"
+                )
+            if param.name == "colormap":
+                try:
+                    self._check_colormap(str(param.value))
+                except ConfigError as exc:
+                    return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, params: list[Parameter[Any]]) -> None:
+        changes = {p.name: p.value for p in params if p.name in _SPECS and _SPECS[p.name].live}
+        if changes:
+            self._live = replace(self._live, **changes)
+            self.get_logger().info(f"parameters changed: {changes}")
+
+    # --------------------------------------------------------------- callbacks
+
+    def _on_rgb(self, msg: Any) -> None:
+        # Executor thread: keep it trivial, the worker does the work.
+        self._stats.count("received")
+        if self._slot.put(_Rgb(msg, time.monotonic())):
+            self._stats.count("dropped")
+
+    def _on_real(self, msg: Any) -> None:
+        self._stats.count("real_received")
+        try:
+            pixels = to_mono(msg)  # a validated view; no copy for little-endian data
+        except MessageError as exc:
+            self._stats.count("real_rejected")
+            self._stats.error(f"real thermal: {exc}")
+            self.get_logger().warning(
+                f"dropped a real thermal frame on {self._sub_real.topic_name}: {exc}",
+                throttle_duration_sec=LOG_THROTTLE_S,
+            )
+            return
+        self._real.add(stamp_ns(msg.header), _Real(msg.header, pixels))
+
+    def _publish_diagnostics(self) -> None:
+        w, h = self._model.output_size
+        info = {
+            "backend": self._model.backend_name,
+            "model": self._model_params.describe(),
+            "architecture": str(getattr(self._model.spec, "arch", "unknown")),
+            "output": f"{self._output_encoding(self._live)} {w}x{h}",
+            "input topic": self._sub_rgb.topic_name,
+            "colormap": self._live.colormap,
+        }
+        report = self._stats.report(info)
+        self._pub_diag.publish(
+            diagnostic_array(
+                report,
+                name=f"{self.get_name()}: synthetic thermal camera",
+                hardware_id=f"{info['architecture']} on {info['backend']}",
+                stamp=self.get_clock().now().to_msg(),
+            )
+        )
+
+    # ------------------------------------------------------------------ worker
+
+    def _run_worker(self) -> None:
+        next_start = 0.0
+        while not self._stopping.is_set():
+            rate = self._live.max_rate_hz
+            wait = next_start - time.monotonic()
+            if rate > 0 and wait > 0 and self._stopping.wait(wait):
+                break
+            frame = self._slot.get(timeout=0.25)
+            if frame is None or self._stopping.is_set():
+                continue
+            next_start = time.monotonic() + (1.0 / rate if rate > 0 else 0.0)
+            try:
+                self._process(frame, self._live)
+            except Exception as exc:  # the worker must survive anything one frame does
+                self._stats.count("failed")
+                self._stats.error(f"{type(exc).__name__}: {exc}")
+                self.get_logger().error(
+                    f"frame failed: {type(exc).__name__}: {exc}", throttle_duration_sec=LOG_THROTTLE_S
+                )
+
+    def _output_encoding(self, live: LiveSettings) -> str:
+        return self._model.output_encoding if live.output_encoding == "auto" else live.output_encoding
+
+    def _process(self, frame: _Rgb, live: LiveSettings) -> None:
+        msg = frame.msg
+        try:
+            rgb, order = compressed_to_color8(msg) if self._compressed else to_color8(msg)
+        except MessageError as exc:
+            self._stats.count("rejected")
+            self._stats.error(f"RGB: {exc}")
+            self.get_logger().warning(
+                f"dropped an RGB frame on {self._sub_rgb.topic_name}: {exc}", throttle_duration_sec=LOG_THROTTLE_S
+            )
+            return
+
+        t0 = time.monotonic()
+        try:
+            raw = self._model(rgb, channel_order=order)
+        except Exception as exc:  # one bad frame (or a backend hiccup) must not stop the camera
+            self._stats.count("failed")
+            self._stats.error(f"model: {type(exc).__name__}: {exc}")
+            self.get_logger().error(
+                f"the model failed on a frame ({type(exc).__name__}: {exc}); dropped it",
+                throttle_duration_sec=LOG_THROTTLE_S,
+            )
+            return
+        model_s = time.monotonic() - t0
+        encoding = self._output_encoding(live)
+        thermal = _as_encoding(np.asarray(raw), encoding)
+        frame_id = live.thermal_frame_id or None
+        if self._stopping.is_set():
+            return
+        self._pub_thermal.publish(image_msg(thermal, encoding, msg.header, frame_id))
+        self._stats.frame_done(time.monotonic() - frame.received, model_s)
+
+        if live.publish_color and self._pub_color.get_subscription_count() > 0:
+            color = self._colorize(thermal, live.colormap)
+            self._pub_color.publish(image_msg(np.asarray(color, np.uint8), "bgr8", msg.header, frame_id))
+        if len(self._real):
+            self._compare_with_real(_Synth(rgb, order, thermal, encoding, msg.header, frame_id), live)
+
+    def _compare_with_real(self, s: _Synth, live: LiveSettings) -> None:
+        """Pair ``s`` with real thermal; publish the AGC'd real frame, the comparison, update L1/SSIM."""
+        stamp = stamp_ns(s.header)
+        match = self._real.nearest(stamp, live.sync_slop)
+        if match is None:
+            return
+        self._stats.count("paired")
+        real_stamp, real = match
+        now = time.monotonic()
+        want_cmp = live.publish_comparison and self._pub_comparison.get_subscription_count() > 0
+        want_agc = (
+            live.publish_comparison
+            and real_stamp != self._last_agc_stamp
+            and self._pub_agc.get_subscription_count() > 0
+        )
+        want_metrics = now - self._last_metrics >= METRICS_PERIOD_S
+        if not (want_cmp or want_agc or want_metrics):
+            return
+
+        real_norm = agc_normalize(real.pixels)  # the one AGC used by training and evaluation too
+        if s.encoding == "mono8":
+            real_agc: npt.NDArray[Any] = (real_norm * 255.0 + 0.5).astype(np.uint8)
+        else:
+            real_agc = (real_norm * 65535.0 + 0.5).astype(np.uint16)
+        if want_agc:
+            self._pub_agc.publish(image_msg(real_agc, s.encoding, real.header, None))
+            self._last_agc_stamp = real_stamp
+
+        h, w = s.thermal.shape
+        score = ""
+        if want_metrics:
+            self._last_metrics = now
+            target = real_norm
+            if target.shape != s.thermal.shape:
+                target = np.asarray(cv2.resize(real_norm, (w, h), interpolation=cv2.INTER_AREA), np.float32)
+            synth_norm = agc_normalize(s.thermal)
+            l1 = metrics.l1(synth_norm, target)
+            ssim = metrics.ssim(synth_norm, target) if min(h, w) >= 11 else None
+            self._stats.metrics(l1, ssim)
+            score = f"L1 {l1:.3f}" + (f"  SSIM {ssim:.3f}" if ssim is not None else "")
+
+        if want_cmp:
+            bgr = s.rgb if s.order == "bgr" else np.asarray(cv2.cvtColor(s.rgb, cv2.COLOR_RGB2BGR), np.uint8)
+            real_lines = ["real (AGC)", f"dt {(real_stamp - stamp) / 1e6:+.0f} ms"]
+            if score:
+                real_lines.append(score)
+            panels = [
+                (["RGB"], bgr),
+                (["synthetic", self._model.backend_name], np.asarray(self._colorize(s.thermal, live.colormap))),
+                (real_lines, np.asarray(self._colorize(real_agc, live.colormap))),
+            ]
+            self._pub_comparison.publish(image_msg(side_by_side(panels, h), "bgr8", s.header, s.frame_id))
 
 
-def main(args: Sequence[str] | None = None) -> None:
-    """Entry point of ``thermal_synth_node``."""
+_MODEL_PARAMS = ("model_path", "backend", "device", "precision")
+
+
+def _as_encoding(thermal: npt.NDArray[Any], encoding: str) -> npt.NDArray[Any]:
+    """The model's output as ``encoding`` (mono8: high byte of 16-bit; mono16: 8-bit scaled by 257)."""
+    if thermal.ndim == 3 and thermal.shape[2] == 1:
+        thermal = thermal[:, :, 0]
+    if thermal.ndim != 2 or thermal.dtype not in (np.uint8, np.uint16):
+        raise MessageError(f"the model returned a {thermal.dtype} array of shape {thermal.shape}, not H x W uint8/16")
+    if encoding == "mono8" and thermal.dtype == np.uint16:
+        return (thermal >> 8).astype(np.uint8)
+    if encoding == "mono16" and thermal.dtype == np.uint8:
+        return thermal.astype(np.uint16) * np.uint16(257)
+    return thermal
+
+
+def main(
+    args: Sequence[str] | None = None,
+    *,
+    model_loader: ModelLoader = load_thermal_model,
+    colorizer: Colorizer | None = None,
+) -> int:
+    """Entry point of ``thermal_synth_node``: 0 after a clean shutdown, 1 if the node cannot start.
+
+    ``args`` is a full argv (program name first; None: ``sys.argv``). The keyword
+    arguments are the model seam, for running the executable path with a stand-in.
+    """
+    transports = configure_dds()
     rclpy.init(args=list(args) if args is not None else None)
-    node = ThermalSynthNode()
+    logger = rclpy.logging.get_logger(NODE_NAME)
+    try:
+        node = ThermalSynthNode(model_loader=model_loader, colorizer=colorizer)
+    except ThermalSynthError as exc:
+        logger.fatal(f"cannot start: {exc}")
+        rclpy.try_shutdown()
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        rclpy.try_shutdown()
+        return 0
+    logger.debug(f"{ENV_VAR}={transports}")
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        pass  # Ctrl-C, SIGTERM or an external shutdown: a normal end
     finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+        with teardown_watchdog():
+            node.destroy_node()
+            rclpy.try_shutdown()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

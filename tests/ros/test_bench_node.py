@@ -1,0 +1,28 @@
+"""The node benchmark runs end to end (smoke run; the figures themselves belong to `make bench`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.ros
+
+
+def test_node_benchmark_writes_its_figures(tmp_path: Path, ros_domain_id: int) -> None:
+    from thermal_synth_core.cli.bench import benchmarks
+
+    bench = next(b for b in benchmarks() if b.name == "node")
+    args = argparse.Namespace(
+        out=str(tmp_path), quick=True, frames=10, model="", backend="auto", domain_id=ros_domain_id
+    )
+    bench.run(args)
+    result = json.loads((tmp_path / "node.json").read_text())
+    assert result["frame"] == "640x512"
+    assert result["node_end_to_end"]["n"] >= 1
+    assert result["model_in_process"]["p50_ms"] > 0
+    assert set(result["conversion_to_model_input_ms"]) >= {"rgb8", "bgr8", "bayer_rggb8", "yuv422"}
+    assert result["conversion_plus_publish_ms_p50_worst_encoding"] > 0
+    assert "environment" in result

@@ -1,0 +1,36 @@
+"""The node's seam to the synthesis library: parameters, early path checks, clear errors."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from thermal_synth_core.errors import BackendError, ModelFileError
+from thermal_synth_ros.model import ModelParams, load_colorizer, load_thermal_model
+
+HAS_SYNTHESIZER = importlib.util.find_spec("thermal_synth_core.infer") is not None
+
+
+def test_default_model_is_named_for_people() -> None:
+    assert ModelParams().is_default
+    assert ModelParams(model_path="default").is_default
+    assert ModelParams().describe() == "embedded default model"
+    assert ModelParams(model_path="/m/p2p.safetensors").describe() == "/m/p2p.safetensors"
+
+
+def test_missing_model_file_names_the_parameter(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.safetensors"
+    with pytest.raises(ModelFileError, match=r"gone\.safetensors \(parameter model_path\) does not exist"):
+        load_thermal_model(ModelParams(model_path=str(missing)))
+    with pytest.raises(ModelFileError, match="is not a file"):
+        load_thermal_model(ModelParams(model_path=str(tmp_path)))
+
+
+@pytest.mark.skipif(HAS_SYNTHESIZER, reason="the Synthesizer is installed")
+def test_without_the_library_loading_says_what_is_missing() -> None:
+    with pytest.raises(BackendError, match=r"synthesis library \(thermal_synth_core\.infer\) is not available"):
+        load_thermal_model(ModelParams())
+    with pytest.raises(BackendError, match="colour maps"):
+        load_colorizer()

@@ -1,0 +1,168 @@
+"""The node's health figures and their ``/diagnostics`` message.
+
+``diagnostic_updater`` is not available as a wheel, so :class:`FrameStats`
+keeps the counters, rates, latency percentiles and running metrics itself
+(thread-safe: the subscription callbacks and the worker update it at once), and
+:func:`diagnostic_array` turns one :meth:`FrameStats.report` into a
+``diagnostic_msgs/DiagnosticArray`` that ``rqt_runtime_monitor`` and Foxglove show.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LEVEL_ERROR", "LEVEL_OK", "LEVEL_WARN", "FrameStats", "Report", "diagnostic_array"]
+
+LEVEL_OK, LEVEL_WARN, LEVEL_ERROR = 0, 1, 2
+
+_COUNTERS = (
+    "received",  # RGB frames that arrived
+    "published",  # synthetic thermal frames published
+    "dropped",  # RGB frames replaced by a newer one before the worker took them
+    "rejected",  # RGB frames that could not be decoded (bad encoding, size, data)
+    "failed",  # frames on which the model raised
+    "real_received",  # real thermal frames that arrived
+    "real_rejected",  # real thermal frames that could not be decoded
+    "paired",  # synthetic frames that found a real thermal frame within sync_slop
+)
+
+
+@dataclass
+class Report:
+    """One snapshot: a level, a one-line message and ordered key/value pairs."""
+
+    level: int
+    message: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+class FrameStats:
+    """Counters and sliding windows of the synthesis pipeline."""
+
+    def __init__(self, window: int = 100, metrics_window: int = 30) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(_COUNTERS, 0)
+        self._last_report_counts = dict(self._counts)
+        self._last_report_time = time.monotonic()
+        self._latency_ms: deque[float] = deque(maxlen=window)
+        self._model_ms: deque[float] = deque(maxlen=window)
+        self._l1: deque[float] = deque(maxlen=metrics_window)
+        self._ssim: deque[float] = deque(maxlen=metrics_window)
+        self._last_error = ""
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Add ``n`` to the counter ``name`` (one of the names in ``counts()``)."""
+        with self._lock:
+            self._counts[name] += n
+
+    def counts(self) -> dict[str, int]:
+        """A copy of every counter."""
+        with self._lock:
+            return dict(self._counts)
+
+    def frame_done(self, latency_s: float, model_s: float) -> None:
+        """Record one published frame: receive-to-publish latency and model time."""
+        with self._lock:
+            self._counts["published"] += 1
+            self._latency_ms.append(latency_s * 1000.0)
+            self._model_ms.append(model_s * 1000.0)
+
+    def metrics(self, l1: float, ssim: float | None) -> None:
+        """Record one comparison of synthetic and real thermal (both AGC-normalised)."""
+        with self._lock:
+            self._l1.append(l1)
+            if ssim is not None:
+                self._ssim.append(ssim)
+
+    def error(self, text: str) -> None:
+        """Remember the latest per-frame problem, shown in the next report."""
+        with self._lock:
+            self._last_error = text
+
+    def latency_ms(self) -> tuple[float, float] | None:
+        """(p50, p95) receive-to-publish latency over the window, or None before the first frame."""
+        with self._lock:
+            if not self._latency_ms:
+                return None
+            p50, p95 = np.percentile(np.fromiter(self._latency_ms, float), [50, 95])
+            return float(p50), float(p95)
+
+    def report(self, info: dict[str, str]) -> Report:
+        """Rates since the previous report, percentiles, counters and ``info`` (backend, model, ...)."""
+        now = time.monotonic()
+        with self._lock:
+            counts = dict(self._counts)
+            delta = {k: counts[k] - self._last_report_counts[k] for k in counts}
+            period = max(now - self._last_report_time, 1e-6)
+            self._last_report_counts, self._last_report_time = counts, now
+            lat = np.fromiter(self._latency_ms, float)
+            model = np.fromiter(self._model_ms, float)
+            l1 = np.fromiter(self._l1, float)
+            ssim = np.fromiter(self._ssim, float)
+            last_error, self._last_error = self._last_error, ""
+
+        def pct(a: np.ndarray, q: float) -> str:
+            return f"{np.percentile(a, q):.1f}" if a.size else "n/a"
+
+        values = {
+            "input rate (Hz)": f"{delta['received'] / period:.1f}",
+            "output rate (Hz)": f"{delta['published'] / period:.1f}",
+            "real thermal rate (Hz)": f"{delta['real_received'] / period:.1f}",
+            "latency p50 (ms)": pct(lat, 50),
+            "latency p95 (ms)": pct(lat, 95),
+            "model time p50 (ms)": pct(model, 50),
+            "frames received": str(counts["received"]),
+            "frames published": str(counts["published"]),
+            "frames dropped (a newer frame arrived)": str(counts["dropped"]),
+            "frames rejected (bad input)": str(counts["rejected"]),
+            "model failures": str(counts["failed"]),
+            "real thermal received": str(counts["real_received"]),
+            "real thermal rejected": str(counts["real_rejected"]),
+            "frames paired with real thermal": str(counts["paired"]),
+            **info,
+        }
+        if l1.size:
+            values["L1 vs real thermal (AGC, running)"] = f"{l1.mean():.4f}"
+        if ssim.size:
+            values["SSIM vs real thermal (AGC, running)"] = f"{ssim.mean():.4f}"
+        if last_error:
+            values["last problem"] = last_error
+
+        problems = delta["rejected"] + delta["failed"] + delta["real_rejected"]
+        if delta["failed"] and not delta["published"]:
+            level, message = LEVEL_ERROR, f"model failing: {delta['failed']} failures, nothing published"
+        elif problems:
+            level, message = (
+                LEVEL_WARN,
+                (
+                    f"{delta['rejected']} bad input, {delta['real_rejected']} bad real thermal, "
+                    f"{delta['failed']} model failures in the last {period:.1f} s"
+                ),
+            )
+        elif not delta["received"]:
+            level, message = LEVEL_WARN, "no RGB frames received"
+        else:
+            level, message = LEVEL_OK, f"publishing at {delta['published'] / period:.1f} Hz"
+        return Report(level, message, values)
+
+
+def diagnostic_array(report: Report, *, name: str, hardware_id: str, stamp: Any) -> Any:
+    """A ``diagnostic_msgs/DiagnosticArray`` with one status built from ``report``."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+    status = DiagnosticStatus(
+        level=bytes([report.level]),
+        name=name,
+        message=report.message,
+        hardware_id=hardware_id,
+        values=[KeyValue(key=k, value=v) for k, v in report.values.items()],
+    )
+    array = DiagnosticArray(status=[status])
+    array.header.stamp = stamp
+    return array

@@ -1,0 +1,94 @@
+"""The one seam between the node and the synthesis library.
+
+The node only needs what :class:`ThermalModel` describes (the attributes and
+call of ``thermal_synth_core.infer.Synthesizer``) and a colour-map function, so
+it can be tested with a stand-in, and the library's loading rules stay in the
+library. :func:`load_thermal_model` and :func:`load_colorizer` are the only
+places that import ``thermal_synth_core.infer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from thermal_synth_core.errors import BackendError, ModelFileError
+
+__all__ = ["DEFAULT_MODEL", "Colorizer", "ModelParams", "ThermalModel", "load_colorizer", "load_thermal_model"]
+
+#: ``model_path`` values that select the model embedded in the package.
+DEFAULT_MODEL = ("", "default")
+
+#: ``(thermal HxW uint8|uint16, colour-map name) -> HxWx3 uint8 BGR``; raises on an unknown name.
+Colorizer: TypeAlias = Callable[[npt.NDArray[Any], str], npt.NDArray[np.uint8]]
+
+
+class ThermalModel(Protocol):
+    """What the node uses of a ``Synthesizer``: RGB frame in, single-channel thermal frame out."""
+
+    spec: Any
+    """Model metadata (``arch``, provenance, ...), shown in diagnostics."""
+    backend_name: str
+    output_encoding: str
+    """``"mono8"`` or ``"mono16"``: what ``__call__`` returns (uint8 or uint16)."""
+    output_size: tuple[int, int]
+    """``(width, height)`` of the returned frames."""
+
+    def __call__(self, rgb: npt.NDArray[np.uint8], channel_order: str = "rgb") -> npt.NDArray[Any]:
+        """Synthesise thermal (H x W, uint8 or uint16) from an H x W x 3 uint8 image in ``channel_order``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """The node parameters that choose and load the model (changing any needs a restart)."""
+
+    model_path: str = ""
+    backend: str = "auto"
+    device: str = "auto"
+    precision: str = "fp32"
+
+    @property
+    def is_default(self) -> bool:
+        """True when the embedded default model is meant."""
+        return self.model_path.strip() in DEFAULT_MODEL
+
+    def describe(self) -> str:
+        """The model as people should read it in logs and diagnostics."""
+        return "embedded default model" if self.is_default else self.model_path
+
+
+def load_thermal_model(params: ModelParams) -> ThermalModel:
+    """Load the ``Synthesizer`` for ``params``; raises a ThermalSynthError the node reports as fatal."""
+    path: Path | None = None
+    if not params.is_default:
+        # Said here in the node's terms; the Synthesizer checks the file's contents.
+        path = Path(params.model_path).expanduser()
+        if not path.is_file():
+            raise ModelFileError(
+                f"model file {path} (parameter model_path) does not exist or is not a file; "
+                "set model_path to a .safetensors model, or leave it empty for the embedded default model"
+            )
+    try:
+        from thermal_synth_core.infer import Synthesizer  # type: ignore[import-not-found]  # lands with issue #3
+    except ImportError as exc:
+        raise BackendError(f"the synthesis library (thermal_synth_core.infer) is not available: {exc}") from exc
+    model: ThermalModel = Synthesizer(path, backend=params.backend, device=params.device, precision=params.precision)
+    return model
+
+
+def load_colorizer() -> Colorizer:
+    """The library's colour maps (white-hot, black-hot, ironbow, inferno)."""
+    try:
+        from thermal_synth_core.infer.colormap import (  # type: ignore[import-not-found]  # lands with issue #3
+            apply_colormap,
+        )
+    except ImportError as exc:
+        raise BackendError(f"the colour maps (thermal_synth_core.infer.colormap) are not available: {exc}") from exc
+    colorize: Colorizer = apply_colormap
+    return colorize
