@@ -1,29 +1,37 @@
-"""sensor_msgs/Image and CompressedImage <-> NumPy, as pure functions.
+"""sensor_msgs/Image <-> NumPy for the node: the core's readers plus rclpy message builders.
 
-The readers are duck-typed on the message fields (``height``, ``width``,
-``encoding``, ``is_bigendian``, ``step``, ``data``; ``format`` and ``data`` for
-compressed images), so they accept rclpy messages, rosbags messages and test
-doubles alike and need no ROS graph. Every malformed message raises
-:class:`~thermal_synth_core.errors.MessageError` saying what is wrong, so the
-node can count and drop it. Conversions are vectorised (NumPy views, OpenCV's
-``cvtColor`` for Bayer demosaicing and YUV), so a 640x512 frame costs well
-under a millisecond or two.
-
-Builders (:func:`image_msg`) make rclpy ``sensor_msgs/Image`` messages from
-arrays, copying the input header so outputs keep the camera's stamp.
+Decoding (every camera encoding, CompressedImage, typed :class:`MessageError`
+on malformed input) lives in :mod:`thermal_synth_core.imagemsg`, shared with
+offline evaluation; :func:`image_msg` builds rclpy ``sensor_msgs/Image``
+messages from arrays, copying the input header so outputs keep the camera's stamp.
 """
 
 from __future__ import annotations
 
 import array
-from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from thermal_synth_core.errors import MessageError
+from thermal_synth_core.imagemsg import (
+    COLOR_ENCODINGS,
+    MAX_BYTES,
+    MAX_SIDE,
+    THERMAL_ENCODINGS,
+    ChannelOrder,
+    Encoding,
+    compressed_to_color8,
+    compressed_to_mono,
+    encoding_info,
+    image_to_array,
+    stamp_ns,
+    to_color8,
+    to_mono,
+    to_rgb8,
+    to_thermal_float,
+)
 
 __all__ = [
     "COLOR_ENCODINGS",
@@ -43,219 +51,6 @@ __all__ = [
     "to_rgb8",
     "to_thermal_float",
 ]
-
-ChannelOrder: TypeAlias = Literal["rgb", "bgr"]
-U8Image: TypeAlias = npt.NDArray[np.uint8]
-
-#: Largest accepted width or height: larger is a corrupt header, not a camera.
-MAX_SIDE = 8192
-#: Largest accepted ``data`` buffer (200 MiB): guards against absurd headers.
-MAX_BYTES = 200 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """How one ``sensor_msgs/Image`` encoding lays out a pixel."""
-
-    channels: int
-    dtype: str
-    """NumPy dtype of one channel value: ``uint8``, ``uint16`` or ``float32``."""
-    kind: Literal["rgb", "bgr", "rgba", "bgra", "mono", "bayer", "yuv"]
-    cv_code: int | None = None
-    """OpenCV ``cvtColor`` code to RGB for Bayer and YUV encodings."""
-
-    @property
-    def bytes_per_pixel(self) -> int:
-        """Bytes one pixel takes in ``data``."""
-        return self.channels * np.dtype(self.dtype).itemsize
-
-
-# OpenCV names Bayer patterns after the second row's first two pixels, so the
-# ROS pattern RGGB is OpenCV's "BayerBG" (the mapping cv_bridge uses too; a
-# test checks it against a mosaic made from a known colour).
-_BAYER = {
-    "rggb": cv2.COLOR_BayerBG2RGB,
-    "bggr": cv2.COLOR_BayerRG2RGB,
-    "gbrg": cv2.COLOR_BayerGR2RGB,
-    "grbg": cv2.COLOR_BayerGB2RGB,
-}
-
-_ENCODINGS: dict[str, Encoding] = {
-    "rgb8": Encoding(3, "uint8", "rgb"),
-    "bgr8": Encoding(3, "uint8", "bgr"),
-    "rgba8": Encoding(4, "uint8", "rgba"),
-    "bgra8": Encoding(4, "uint8", "bgra"),
-    "rgb16": Encoding(3, "uint16", "rgb"),
-    "bgr16": Encoding(3, "uint16", "bgr"),
-    "rgba16": Encoding(4, "uint16", "rgba"),
-    "bgra16": Encoding(4, "uint16", "bgra"),
-    "8UC3": Encoding(3, "uint8", "bgr"),  # OpenCV's default channel order, as cv_bridge assumes
-    "8UC4": Encoding(4, "uint8", "bgra"),
-    "mono8": Encoding(1, "uint8", "mono"),
-    "8UC1": Encoding(1, "uint8", "mono"),
-    "mono16": Encoding(1, "uint16", "mono"),
-    "16UC1": Encoding(1, "uint16", "mono"),
-    "32FC1": Encoding(1, "float32", "mono"),
-    # yuv422 is UYVY (sensor_msgs/image_encodings.hpp); newer distros also spell both out.
-    "yuv422": Encoding(2, "uint8", "yuv", cv2.COLOR_YUV2RGB_UYVY),
-    "uyvy": Encoding(2, "uint8", "yuv", cv2.COLOR_YUV2RGB_UYVY),
-    "yuv422_yuy2": Encoding(2, "uint8", "yuv", cv2.COLOR_YUV2RGB_YUY2),
-    "yuyv": Encoding(2, "uint8", "yuv", cv2.COLOR_YUV2RGB_YUY2),
-    **{f"bayer_{p}8": Encoding(1, "uint8", "bayer", code) for p, code in _BAYER.items()},
-    **{f"bayer_{p}16": Encoding(1, "uint16", "bayer", code) for p, code in _BAYER.items()},
-}
-
-#: Encodings accepted as the model's colour input (``rgb/image``).
-COLOR_ENCODINGS: tuple[str, ...] = tuple(e for e in _ENCODINGS if e != "32FC1")
-#: Encodings accepted as real thermal input (``real_thermal/image``).
-THERMAL_ENCODINGS: tuple[str, ...] = ("mono8", "8UC1", "mono16", "16UC1", "32FC1")
-
-
-def encoding_info(encoding: str) -> Encoding:
-    """Layout of ``encoding``; raises :class:`MessageError` listing the supported ones."""
-    try:
-        return _ENCODINGS[encoding]
-    except KeyError:
-        raise MessageError(f"unsupported image encoding {encoding!r}; supported: {', '.join(_ENCODINGS)}") from None
-
-
-def stamp_ns(header: Any) -> int:
-    """A ``std_msgs/Header`` stamp as integer nanoseconds."""
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
-
-
-def _buffer(data: Any) -> U8Image:
-    """``data`` as a flat uint8 array without copying when it supports the buffer protocol."""
-    if isinstance(data, np.ndarray):
-        return data.reshape(-1).view(np.uint8) if data.dtype != np.uint8 else data.reshape(-1)
-    try:
-        return np.frombuffer(data, dtype=np.uint8)
-    except TypeError:  # a plain list of ints (hand-built messages)
-        return np.asarray(data, dtype=np.uint8).reshape(-1)
-
-
-def _check_size(height: int, width: int, nbytes: int, what: str) -> None:
-    if height <= 0 or width <= 0:
-        raise MessageError(f"{what} has zero size ({width}x{height})")
-    if height > MAX_SIDE or width > MAX_SIDE:
-        raise MessageError(f"{what} is absurdly large ({width}x{height}; at most {MAX_SIDE} per side)")
-    if nbytes > MAX_BYTES:
-        raise MessageError(f"{what} is absurdly large ({nbytes} bytes; at most {MAX_BYTES})")
-
-
-def image_to_array(msg: Any) -> tuple[npt.NDArray[Any], Encoding]:
-    """The pixels of a ``sensor_msgs/Image`` as an (H, W) or (H, W, C) array in native byte order.
-
-    Row padding (``step`` larger than a row) is skipped without copying; the
-    result may therefore be a non-contiguous view of ``msg.data``.
-    """
-    enc = encoding_info(str(msg.encoding))
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
-    _check_size(height, width, height * max(step, 0), f"{msg.encoding} image")
-    row = width * enc.bytes_per_pixel
-    if step < row:
-        raise MessageError(f"{msg.encoding} image step {step} is smaller than a row ({width} px x {row // width} B)")
-    buf = _buffer(msg.data)
-    if buf.size != height * step:
-        raise MessageError(
-            f"{msg.encoding} image data has {buf.size} bytes, expected height*step = {height}*{step} = {height * step}"
-        )
-    if enc.kind == "yuv" and width % 2:
-        raise MessageError(f"{msg.encoding} image width {width} must be even (2 pixels share U and V)")
-    rows = buf.reshape(height, step)[:, :row]
-    dtype = np.dtype(enc.dtype)
-    if dtype.itemsize > 1:
-        rows = rows.view(dtype.newbyteorder(">" if msg.is_bigendian else "<"))
-        if not rows.dtype.isnative:
-            rows = rows.astype(dtype)
-    return (rows if enc.channels == 1 else rows.reshape(height, width, enc.channels)), enc
-
-
-def _to8(a: npt.NDArray[Any]) -> U8Image:
-    """16-bit to 8-bit by the high byte (what cv_bridge does), 8-bit unchanged."""
-    if a.dtype == np.uint8:
-        return a
-    return (a >> 8).astype(np.uint8)
-
-
-def _cvt(a: npt.NDArray[Any], code: int) -> npt.NDArray[Any]:
-    return np.asarray(cv2.cvtColor(np.ascontiguousarray(a), code))
-
-
-def to_color8(msg: Any) -> tuple[U8Image, ChannelOrder]:
-    """An (H, W, 3) uint8 colour image from any colour encoding, in whichever order is cheapest.
-
-    Returns the array and its channel order (``"rgb"`` or ``"bgr"``), so a
-    ``bgr8`` camera costs no channel swap: the model takes either order.
-    """
-    a, enc = image_to_array(msg)
-    if enc.kind == "mono":
-        if enc.dtype == "float32":
-            raise MessageError(f"{msg.encoding} is a depth/thermal encoding, not a camera colour encoding")
-        return _to8(_cvt(_to8(a), cv2.COLOR_GRAY2RGB)), "rgb"
-    if enc.kind in ("bayer", "yuv"):
-        assert enc.cv_code is not None
-        return _to8(_cvt(a, enc.cv_code)), "rgb"
-    a8 = _to8(a)
-    if enc.kind in ("rgba", "bgra"):
-        return a8[:, :, :3], "rgb" if enc.kind == "rgba" else "bgr"
-    return a8, "rgb" if enc.kind == "rgb" else "bgr"
-
-
-def to_rgb8(msg: Any) -> U8Image:
-    """An (H, W, 3) uint8 RGB image from any supported colour encoding (the model's input)."""
-    a, order = to_color8(msg)
-    if order == "bgr":
-        return _to8(_cvt(a, cv2.COLOR_BGR2RGB))
-    return a
-
-
-def to_mono(msg: Any) -> npt.NDArray[Any]:
-    """An (H, W) single-channel thermal image in its own dtype (uint8, uint16 or float32)."""
-    if msg.encoding not in THERMAL_ENCODINGS:
-        encoding_info(str(msg.encoding))  # an unknown encoding says so first
-        raise MessageError(
-            f"{msg.encoding} is not a thermal encoding; real thermal must be one of {', '.join(THERMAL_ENCODINGS)}"
-        )
-    return image_to_array(msg)[0]
-
-
-def to_thermal_float(msg: Any) -> npt.NDArray[np.float32]:
-    """An (H, W) float32 thermal image in the camera's own units (counts or degrees), before AGC."""
-    return to_mono(msg).astype(np.float32)
-
-
-def _decode(msg: Any, flags: int) -> npt.NDArray[Any]:
-    fmt = str(msg.format)
-    if "compressedDepth" in fmt:
-        raise MessageError(f"compressed image format {fmt!r} (compressedDepth) is not supported")
-    buf = _buffer(msg.data)
-    if buf.size == 0:
-        raise MessageError(f"compressed image ({fmt or 'no format'}) has no data")
-    if buf.size > MAX_BYTES:
-        raise MessageError(f"compressed image is absurdly large ({buf.size} bytes; at most {MAX_BYTES})")
-    try:
-        img = cv2.imdecode(buf, flags)
-    except cv2.error as exc:
-        raise MessageError(f"compressed image ({fmt or 'no format'}) cannot be decoded: {exc}") from None
-    if img is None or img.size == 0:
-        raise MessageError(f"compressed image ({fmt or 'no format'}, {buf.size} bytes) cannot be decoded")
-    _check_size(img.shape[0], img.shape[1], img.nbytes, f"decoded {fmt or 'compressed'} image")
-    return np.asarray(img)
-
-
-def compressed_to_color8(msg: Any) -> tuple[U8Image, ChannelOrder]:
-    """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) to (H, W, 3) uint8 and its channel order."""
-    return _decode(msg, cv2.IMREAD_COLOR), "bgr"
-
-
-def compressed_to_mono(msg: Any) -> npt.NDArray[Any]:
-    """Decode a compressed single-channel thermal frame (e.g. 16-bit PNG) keeping its bit depth."""
-    img = _decode(msg, cv2.IMREAD_UNCHANGED)
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
-    return img
-
 
 _OUT_ENCODINGS: dict[str, tuple[int, type[np.generic]]] = {
     "mono8": (1, np.uint8),

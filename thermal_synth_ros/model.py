@@ -4,7 +4,7 @@ The node only needs what :class:`ThermalModel` describes (the attributes and
 call of ``thermal_synth_core.infer.Synthesizer``) and a colour-map function, so
 it can be tested with a stand-in, and the library's loading rules stay in the
 library. :func:`load_thermal_model` and :func:`load_colorizer` are the only
-places that import ``thermal_synth_core.infer``.
+places that use ``thermal_synth_core.infer``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from thermal_synth_core.errors import BackendError, ModelFileError
+from thermal_synth_core.errors import ModelFileError
+from thermal_synth_core.infer import Synthesizer
+from thermal_synth_core.infer.colormap import apply_colormap
 
 __all__ = ["DEFAULT_MODEL", "Colorizer", "ModelParams", "ThermalModel", "load_colorizer", "load_thermal_model"]
 
@@ -34,10 +36,16 @@ class ThermalModel(Protocol):
     spec: Any
     """Model metadata (``arch``, provenance, ...), shown in diagnostics."""
     backend_name: str
-    output_encoding: str
-    """``"mono8"`` or ``"mono16"``: what ``__call__`` returns (uint8 or uint16)."""
-    output_size: tuple[int, int]
-    """``(width, height)`` of the returned frames."""
+
+    @property
+    def output_encoding(self) -> str:
+        """``"mono8"`` or ``"mono16"``: what ``__call__`` returns (uint8 or uint16)."""
+        ...
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the returned frames."""
+        ...
 
     def __call__(self, rgb: npt.NDArray[np.uint8], channel_order: str = "rgb") -> npt.NDArray[Any]:
         """Synthesise thermal (H x W, uint8 or uint16) from an H x W x 3 uint8 image in ``channel_order``."""
@@ -74,21 +82,11 @@ def load_thermal_model(params: ModelParams) -> ThermalModel:
                 f"model file {path} (parameter model_path) does not exist or is not a file; "
                 "set model_path to a .safetensors model, or leave it empty for the embedded default model"
             )
-    try:
-        from thermal_synth_core.infer import Synthesizer  # type: ignore[import-not-found]  # lands with issue #3
-    except ImportError as exc:
-        raise BackendError(f"the synthesis library (thermal_synth_core.infer) is not available: {exc}") from exc
     model: ThermalModel = Synthesizer(path, backend=params.backend, device=params.device, precision=params.precision)
     return model
 
 
 def load_colorizer() -> Colorizer:
     """The library's colour maps (white-hot, black-hot, ironbow, inferno)."""
-    try:
-        from thermal_synth_core.infer.colormap import (  # type: ignore[import-not-found]  # lands with issue #3
-            apply_colormap,
-        )
-    except ImportError as exc:
-        raise BackendError(f"the colour maps (thermal_synth_core.infer.colormap) are not available: {exc}") from exc
     colorize: Colorizer = apply_colormap
     return colorize
