@@ -13,6 +13,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.thermal-synth-installed
 TORCH_VERSION := 2.13.0
 TRT_STUBS_VERSION := 10.13.0.35.1
+# tensorrt-stubs 10.x (all published versions) has two syntax errors that stop mypy from reading
+# it at all: parameters named `in`, and a required parameter after defaulted ones. Fix them in place.
+TRT_STUBS_FIX := s/(\(self(: IPluginV3)?, )in: /\1in_: /; s/channel_axis: int\) -> IScaleLayer/channel_axis: int = ...) -> IScaleLayer/
 PYTEST_ARGS ?=
 
 # Large images over Fast DDS need the LARGE_DATA builtin transports on every participant.
@@ -36,6 +39,7 @@ $(STAMP): setup.py setup.cfg pyproject.toml package.xml Makefile
 	$(PY) -m pip install --quiet "torch==$(TORCH_VERSION)"
 	$(PY) -m pip install --quiet --no-build-isolation -e ".[ros,dev]"
 	$(PY) -m pip install --quiet --no-deps "tensorrt-stubs==$(TRT_STUBS_VERSION)"
+	sed -i -E '$(TRT_STUBS_FIX)' "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tensorrt_bindings/tensorrt.pyi"
 	@touch $(STAMP)
 	@echo "installed into $(VENV)"
 

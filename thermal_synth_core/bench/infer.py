@@ -1,20 +1,265 @@
-"""``thermal-synth bench infer``: inference latency per backend/resolution/architecture."""
+"""``thermal-synth bench infer``: inference latency per backend/resolution/architecture.
+
+Each cell is the whole :class:`~thermal_synth_core.infer.Synthesizer` call a
+node makes per frame (preprocess, network, postprocess) on an RGB frame of the
+given resolution, with a model whose input size is that resolution (random
+weights: speed does not depend on them). Ratios are taken within this run:
+ONNX Runtime vs. torch eager per cell, and fast_unet vs. unet_256 per backend
+and resolution. Exported graphs go to a temporary cache, not the user's.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import contextlib
+import functools
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
 
-from thermal_synth_core.bench import Benchmark
-from thermal_synth_core.errors import NotAvailableYetError
+import numpy as np
+
+from thermal_synth_core.bench import Benchmark, Timing, write_result
+
+ARCHS: Final = ("unet_256", "resnet_9blocks", "fast_unet")
+RESOLUTIONS: Final = ((256, 256), (640, 512), (1280, 1024))
+QUICK_RESOLUTIONS: Final = ((256, 256), (640, 512))
+#: Targets on the 2-core development CPU (see issue #3).
+TARGET_ORT_SPEEDUP: Final = 1.3  # ONNX Runtime / torch eager, unet_256 at 256x256
+TARGET_FAST_FPS: Final = 15.0  # fast_unet at 640x512, best CPU backend
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--archs", nargs="+", default=list(ARCHS), metavar="ARCH", help="generators to time (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=None,
+        metavar="B",
+        help="backends to time (default: torch and onnxruntime on the CPU, plus tensorrt/torch-cuda when present)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=None, metavar="S", help="timing budget per cell (default 6, quick 1.5)"
+    )
+
+
+@contextlib.contextmanager
+def _scratch_cache() -> Iterator[Path]:
+    """Point the ONNX/engine cache at a temporary folder for the run."""
+    old = os.environ.get("THERMAL_SYNTH_CACHE")
+    with tempfile.TemporaryDirectory(prefix="thermal-synth-bench-") as tmp:
+        os.environ["THERMAL_SYNTH_CACHE"] = str(Path(tmp) / "cache")
+        try:
+            yield Path(tmp)
+        finally:
+            if old is None:
+                os.environ.pop("THERMAL_SYNTH_CACHE", None)
+            else:
+                os.environ["THERMAL_SYNTH_CACHE"] = old
+
+
+def _cells(backends: list[str]) -> list[tuple[str, str]]:
+    """(backend, device) pairs to time."""
+    import torch
+
+    from thermal_synth_core.export.tensorrt import tensorrt_unavailable_reason
+
+    cells: list[tuple[str, str]] = []
+    for name in backends:
+        if name == "torch":
+            cells.append(("torch", "cpu"))
+            if torch.cuda.is_available():
+                cells.append(("torch", "cuda"))
+        elif name == "onnxruntime":
+            cells.append(("onnxruntime", "cpu"))
+        elif name == "tensorrt" and tensorrt_unavailable_reason() is None:
+            cells.append(("tensorrt", "cuda"))
+    return cells
+
+
+def _interleaved(calls: dict[str, Any], budget_s: float, block_s: float = 0.5) -> dict[str, Timing]:
+    """Time several callables in alternating blocks so that they share the machine's noise.
+
+    The machine is shared, so load comes and goes; timing one backend for a while and
+    then the other would bias their ratio. Each round runs every callable for about
+    ``block_s`` (after a short pause and one untimed call, so the previous backend's spinning
+    threads have gone idle), until each has had about ``budget_s`` in all and at least 3 timed calls.
+    """
+    one: dict[str, float] = {}
+    for name, fn in calls.items():
+        fn()  # warm-up: lazy initialisation, caches
+        t0 = time.perf_counter()
+        fn()
+        one[name] = max(time.perf_counter() - t0, 1e-4)
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    spent = dict.fromkeys(calls, 0.0)
+    while any(spent[n] < budget_s or len(samples[n]) < 3 for n in calls):
+        for name, fn in calls.items():
+            if spent[name] >= budget_s and len(samples[name]) >= 3:
+                continue
+            time.sleep(0.05)  # let the previous backend's spinning worker threads go idle
+            if one[name] < block_s:
+                fn()  # and re-warm this backend's caches (untimed)
+            per_block = max(1, int(block_s / one[name]))
+            for _ in range(per_block):
+                t0 = time.perf_counter()
+                fn()
+                dt = time.perf_counter() - t0
+                samples[name].append(dt * 1000.0)
+                spent[name] += dt
+    return {name: _timing(values) for name, values in samples.items()}
+
+
+def _timing(samples_ms: list[float]) -> Timing:
+    ordered = sorted(samples_ms)
+    p95_index = min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))
+    return Timing(
+        p50_ms=statistics.median(ordered),
+        p95_ms=ordered[p95_index],
+        mean_ms=statistics.fmean(ordered),
+        n=len(ordered),
+    )
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    raise NotAvailableYetError("'thermal-synth bench infer' is not available yet in this version (tracked in issue #3)")
+    from rich.table import Table
+
+    from thermal_synth_core.infer import Synthesizer
+    from thermal_synth_core.modelfile import ModelSpec, save_model
+    from thermal_synth_core.models import build_generator, count_macs
+    from thermal_synth_core.ui import console, progress, summary
+
+    quick = bool(args.quick)
+    resolutions = QUICK_RESOLUTIONS if quick else RESOLUTIONS
+    budget = args.seconds if args.seconds else (1.5 if quick else 6.0)
+    default_backends = ["torch", "onnxruntime", "tensorrt"]
+    cells = _cells(list(args.backends or default_backends))
+    rng = np.random.default_rng(0)
+    results: list[dict[str, Any]] = []
+    with _scratch_cache() as tmp:
+        models: dict[tuple[str, tuple[int, int]], Path] = {}
+        macs: dict[tuple[str, tuple[int, int]], int] = {}
+        for arch in args.archs:
+            net = build_generator(arch)
+            for w, h in resolutions:
+                spec = ModelSpec(arch=arch, input_size=(w, h), output_size=(w, h), provenance={"notes": "benchmark"})
+                models[arch, (w, h)] = save_model(tmp / f"{arch}-{w}x{h}.safetensors", net, spec)
+                macs[arch, (w, h)] = count_macs(net, (1, 3, h, w))
+        groups = [(arch, res) for arch in args.archs for res in resolutions]
+        for arch, (w, h) in progress(groups, total=len(groups), desc="bench infer", unit="model"):
+            rgb = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+            synths = {
+                f"{backend}|{device}": Synthesizer(models[arch, (w, h)], backend=backend, device=device)
+                for backend, device in cells
+            }
+            timings = _interleaved({key: functools.partial(synth, rgb) for key, synth in synths.items()}, budget)
+            for key, synth in synths.items():
+                backend, device = key.split("|")
+                results.append(
+                    {
+                        "arch": arch,
+                        "resolution": f"{w}x{h}",
+                        "backend": backend,
+                        "device": device,
+                        "runs_on": synth.backend.describe(),
+                        "gmacs": macs[arch, (w, h)] / 1e9,
+                        **timings[key].to_dict(),
+                    }
+                )
+                synth.close()
+            del synths
+
+    ratios = _ratios(results)
+    targets = _targets(results, ratios)
+    table = Table(title="thermal-synth bench infer (end-to-end Synthesizer call, ms)")
+    for col in ("arch", "resolution", "backend", "GMACs", "p50", "p95", "FPS"):
+        table.add_column(col, justify="left" if col in ("arch", "backend") else "right")
+    for r in results:
+        table.add_row(
+            r["arch"],
+            r["resolution"],
+            f"{r['backend']} ({r['device']})",
+            f"{r['gmacs']:.2f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p95_ms']:.1f}",
+            f"{r['fps']:.1f}",
+        )
+    console.print(table)
+    for line in ratios["lines"]:
+        console.print(line)
+    for t in targets:
+        console.print(f"target {t['name']}: {t['value']:.2f} (needs >= {t['needs']}) {'PASS' if t['pass'] else 'MISS'}")
+    result = {"quick": quick, "budget_s_per_cell": budget, "results": results, "ratios": ratios, "targets": targets}
+    path = write_result(args.out, "infer", result)
+    passed = sum(t["pass"] for t in targets)
+    summary(f"bench infer: {len(results)} cells, targets {passed}/{len(targets)} met, results in {path}")
+    return result
+
+
+def _p50(results: list[dict[str, Any]], arch: str, res: str, backend: str, device: str = "cpu") -> float | None:
+    for r in results:
+        if (r["arch"], r["resolution"], r["backend"], r["device"]) == (arch, res, backend, device):
+            return float(r["p50_ms"])
+    return None
+
+
+def _ratios(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """ONNX Runtime / torch eager speed-ups, and fast_unet / unet_256 speed-ups, from this run."""
+    ort_vs_torch: dict[str, float] = {}
+    fast_vs_unet: dict[str, float] = {}
+    lines: list[str] = []
+    pairs = sorted({(r["arch"], r["resolution"]) for r in results})
+    for arch, res in pairs:
+        torch_ms = _p50(results, arch, res, "torch")
+        ort_ms = _p50(results, arch, res, "onnxruntime")
+        if torch_ms and ort_ms:
+            ort_vs_torch[f"{arch}@{res}"] = torch_ms / ort_ms
+            lines.append(f"ONNX Runtime / torch eager  {arch:>15} @ {res:>9}: {torch_ms / ort_ms:5.2f}x faster")
+    for r in results:
+        if r["arch"] != "fast_unet":
+            continue
+        unet_ms = _p50(results, "unet_256", r["resolution"], r["backend"], r["device"])
+        if unet_ms:
+            key = f"{r['backend']}({r['device']})@{r['resolution']}"
+            fast_vs_unet[key] = unet_ms / float(r["p50_ms"])
+            lines.append(f"fast_unet / unet_256  {key:>28}: {fast_vs_unet[key]:6.1f}x faster")
+    return {"onnxruntime_over_torch_eager": ort_vs_torch, "fast_unet_over_unet_256": fast_vs_unet, "lines": lines}
+
+
+def _targets(results: list[dict[str, Any]], ratios: dict[str, Any]) -> list[dict[str, Any]]:
+    targets: list[dict[str, Any]] = []
+    speedup = ratios["onnxruntime_over_torch_eager"].get("unet_256@256x256")
+    if speedup is not None:
+        targets.append(
+            {
+                "name": "ONNX Runtime / torch eager, unet_256 @ 256x256 (CPU)",
+                "value": speedup,
+                "needs": TARGET_ORT_SPEEDUP,
+                "pass": speedup >= TARGET_ORT_SPEEDUP,
+            }
+        )
+    cpu_fast = [
+        float(r["fps"])
+        for r in results
+        if r["arch"] == "fast_unet" and r["resolution"] == "640x512" and r["device"] == "cpu"
+    ]
+    if cpu_fast:
+        best = max(cpu_fast)
+        targets.append(
+            {
+                "name": "fast_unet FPS @ 640x512, best CPU backend",
+                "value": best,
+                "needs": TARGET_FAST_FPS,
+                "pass": best >= TARGET_FAST_FPS,
+            }
+        )
+    return targets
 
 
 BENCHMARK = Benchmark(

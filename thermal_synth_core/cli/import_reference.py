@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
-from thermal_synth_core.cli._common import add_command, not_available_yet, positive_int
+from thermal_synth_core.cli._common import add_command, parse_size, positive_int
+
+REFERENCE_ARCHS = ("unet_128", "unet_256", "unet_512", "resnet_6blocks", "resnet_9blocks")
 
 DESCRIPTION = """\
 Turn a generator checkpoint saved by the original pytorch-CycleGAN-and-pix2pix
@@ -15,8 +18,16 @@ arbitrary code runs. Keys or shapes that do not match the chosen architecture
 are listed in the error.
 
 --mode eval      inference as usual: batch-norm running statistics, dropout off.
---mode train-bn  how the original test.py often ran pix2pix: batch statistics of
-                 each input and dropout on. Outputs then depend on the batch.
+                 Deterministic; exportable to ONNX/TensorRT.
+--mode train-bn  how the original test.py runs pix2pix unless given --eval: batch
+                 statistics of each input frame and dropout on. Outputs then depend
+                 on the frame's own statistics and vary from run to run; only the
+                 torch backend reproduces it. Use it when eval mode looks washed out
+                 (a sign the running statistics were never representative).
+
+Dropout: pix2pix U-Nets are trained with dropout, CycleGAN ResNets without (the
+original defaults). In ResNet blocks dropout shifts layer numbers, so a wrong
+choice shows up as mismatched keys: flip --dropout/--no-dropout.
 
 Example:
   thermal-synth import-reference --checkpoint latest_net_G.pth --out flir_p2p.safetensors \\
@@ -31,7 +42,7 @@ def register(sub: Any) -> None:
         "import-reference",
         "original pix2pix/CycleGAN checkpoint -> model file",
         DESCRIPTION,
-        not_available_yet("import-reference", 3),
+        run,
     )
     p.add_argument(
         "--checkpoint",
@@ -41,18 +52,79 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", required=True, metavar="FILE", help="model file (.safetensors) to write")
     p.add_argument(
-        "--arch", required=True, metavar="NAME", help="generator architecture, e.g. unet_256 or resnet_9blocks"
+        "--arch",
+        required=True,
+        choices=REFERENCE_ARCHS,
+        metavar="NAME",
+        help=f"generator architecture (--netG of the original): {', '.join(REFERENCE_ARCHS)}",
     )
     p.add_argument("--ngf", type=positive_int, default=64, help="generator filters in the first layer")
     p.add_argument(
         "--norm",
         choices=("batch", "instance", "none"),
         default="batch",
-        help="normalisation layers the checkpoint was trained with",
+        help="normalisation layers the checkpoint was trained with (pix2pix: batch, CycleGAN: instance)",
     )
     p.add_argument("--input-nc", type=positive_int, default=3, help="input channels")
     p.add_argument("--output-nc", type=positive_int, default=1, help="output channels (1 for thermal)")
-    p.add_argument("--no-dropout", action="store_true", help="the checkpoint was trained without dropout")
+    drop = p.add_mutually_exclusive_group()
+    drop.add_argument(
+        "--no-dropout",
+        dest="dropout",
+        action="store_false",
+        default=None,
+        help="the checkpoint was trained without dropout (default for resnet_*)",
+    )
+    drop.add_argument(
+        "--dropout",
+        dest="dropout",
+        action="store_true",
+        help="the checkpoint was trained with dropout (default for unet_*)",
+    )
     p.add_argument(
         "--mode", choices=("eval", "train-bn"), default="eval", help="how the imported model runs (see above)"
     )
+    p.add_argument(
+        "--input-size",
+        type=parse_size,
+        default=None,
+        metavar="WxH",
+        help="size the model runs at (default: the architecture's nominal square, e.g. 256x256 for unet_256)",
+    )
+    p.add_argument(
+        "--output-size",
+        type=parse_size,
+        default=None,
+        metavar="WxH",
+        help="thermal output size, e.g. 640x512 (default: the input size)",
+    )
+    p.add_argument(
+        "--output-bits", type=int, choices=(8, 16), default=8, help="thermal output bit depth (mono8/mono16)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Convert the checkpoint and print a one-line summary."""
+    from thermal_synth_core.models.reference import import_reference
+    from thermal_synth_core.ui import summary
+
+    spec = import_reference(
+        args.checkpoint,
+        args.out,
+        arch=args.arch,
+        ngf=args.ngf,
+        norm=args.norm,
+        input_nc=args.input_nc,
+        output_nc=args.output_nc,
+        use_dropout=args.dropout,
+        mode=args.mode,
+        input_size=args.input_size,
+        output_size=args.output_size,
+        output_bits=args.output_bits,
+    )
+    w, h = spec.input_size
+    summary(
+        f"import-reference: wrote {args.out} ({spec.arch}, ngf {args.ngf}, {args.norm} norm, "
+        f"{'dropout' if spec.arch_kwargs.get('use_dropout') else 'no dropout'}, mode {spec.run_mode}, runs at {w}x{h})"
+    )
+    return 0

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 from typing import Any
 
-from thermal_synth_core.cli._common import add_command, not_available_yet, parse_size, positive_int
+from thermal_synth_core.cli._common import add_command, parse_size, positive_int
+from thermal_synth_core.data.layouts import FORMATS
 
 DESCRIPTION = """\
 Pair RGB and thermal frames of a dataset, warp each RGB frame into the thermal
 camera's field of view at thermal resolution, and write the aligned pairs plus
 manifest.json (counts per split, skipped frames with reasons).
 
+Output:
+  OUT/<split>/rgb/<id>.png       RGB warped into the thermal view
+  OUT/<split>/thermal/<id>.png   8-bit robust-percentile AGC, or raw 16-bit (--thermal-bits 16)
+  OUT/<split>/mask/<id>.png      warm-object masks, when the dataset has them (synthetic data)
+  OUT/manifest.json              pairs, single-camera frames, skipped frames and why
+  OUT/alignment.yaml             the RGB -> thermal alignment used
+
 Re-running skips finished pairs; an interrupted run resumes. Writes are atomic.
+
+Formats: flir-v1 (FLIR_ADAS_1_3), flir-v2 (FLIR ADAS v2; only the video test set
+has pairs), kaist, llvip, pairs (<split>/rgb + <split>/thermal).
 
 Example:
   thermal-synth prepare --root FLIR_ADAS_1_3 --format flir-v1 --out data/flir --alignment auto
@@ -20,26 +33,23 @@ Example:
 
 def register(sub: Any) -> None:
     """Add this command to the ``thermal-synth`` subparsers."""
-    p = add_command(
-        sub, "prepare", "raw dataset -> aligned training pairs + manifest", DESCRIPTION, not_available_yet("prepare", 4)
-    )
+    p = add_command(sub, "prepare", "raw dataset -> aligned training pairs + manifest", DESCRIPTION, run)
     p.add_argument("--root", required=True, metavar="DIR", help="dataset root as downloaded (e.g. FLIR_ADAS_1_3)")
-    p.add_argument(
-        "--format", required=True, metavar="FORMAT", help="dataset layout: flir-v1, flir-v2, kaist, llvip or pairs"
-    )
+    p.add_argument("--format", required=True, metavar="FORMAT", help=f"dataset layout: {', '.join(FORMATS)}")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory for aligned pairs and manifest.json")
     p.add_argument(
         "--alignment",
         default="auto",
         metavar="FILE|auto",
-        help="RGB->thermal alignment YAML from 'align estimate', or 'auto' to estimate it from the data first",
+        help="RGB->thermal alignment YAML from 'align estimate', or 'auto': the dataset's own (co-registered "
+        "cameras, alignment.yaml of the pairs layout) or else estimated from the data first",
     )
     p.add_argument(
         "--size",
         type=parse_size,
         default=None,
         metavar="WxH",
-        help="output size (default: the thermal camera's native size)",
+        help="output size, same aspect ratio as the thermal camera (default: the thermal camera's native size)",
     )
     p.add_argument(
         "--thermal-bits",
@@ -49,3 +59,45 @@ def register(sub: Any) -> None:
         help="8: AGC-normalised thermal; 16: keep raw 16-bit thermal where the dataset has it",
     )
     p.add_argument("--workers", type=positive_int, default=2, metavar="N", help="parallel worker processes")
+    p.add_argument(
+        "--include-unpaired",
+        action="store_true",
+        help="also write single-camera frames (e.g. FLIR v2 train/val) for unpaired (CycleGAN) training",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier prepare run in --out that used other settings (removes its images and manifest)",
+    )
+    p.add_argument(
+        "--estimate-frames",
+        type=positive_int,
+        default=60,
+        metavar="N",
+        help="frame pairs sampled when --alignment auto has to estimate the alignment",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for the estimation frame sample")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler: prepare the dataset and print the summary line."""
+    from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
+    from thermal_synth_core.ui import summary
+
+    result = prepare_dataset(
+        PrepareOptions(
+            root=Path(args.root),
+            fmt=args.format,
+            out=Path(args.out),
+            alignment=args.alignment,
+            size=args.size,
+            thermal_bits=args.thermal_bits,
+            workers=args.workers,
+            include_unpaired=args.include_unpaired,
+            overwrite=args.overwrite,
+            estimate_frames=args.estimate_frames,
+            seed=args.seed,
+        )
+    )
+    summary(result.summary())
+    return 0

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.core.data.synth_cache import synth_dataset
+
+
+@pytest.fixture(scope="session")
+def synth_v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth_dataset(tmp_path_factory, "flir-v1", 24, seed=1)
+
+
+@pytest.fixture(scope="session")
+def synth_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth_dataset(tmp_path_factory, "flir-v2", 30, seed=2)

@@ -1,0 +1,84 @@
+"""Automatic alignment: recovers the synthetic rigs' known transforms within 1 thermal pixel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from thermal_synth_core.align import Alignment
+from thermal_synth_core.align.estimate import FramePair, edge_features, estimate_alignment, estimate_from_dataset
+from thermal_synth_core.cli import main
+from thermal_synth_core.errors import AlignmentError, DataError
+
+
+@pytest.mark.parametrize("layout", ["flir-v1", "flir-v2"])
+def test_estimate_recovers_known_transform(
+    layout: str, synth_v1: Path, synth_v2: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = synth_v1 if layout == "flir-v1" else synth_v2
+    out = tmp_path / "alignment.yaml"
+    assert (
+        main(["align", "estimate", "--root", str(root), "--format", layout, "--out", str(out), "--max-frames", "10"])
+        == 0
+    )
+    summary = capsys.readouterr().out
+    assert "frames agree" in summary and str(out) in summary
+    est = Alignment.load(out)
+    truth = Alignment.load(root / "ground_truth_alignment.yaml")
+    assert est.rgb_size == truth.rgb_size and est.thermal_size == truth.thermal_size
+    assert truth.corner_error(est) <= 1.0
+    q = est.quality
+    for key in ("frames_inliers", "residual_median_px", "residual_max_px", "residual_spread_px"):
+        assert key in q
+    assert q["frames_inliers"] >= 4
+    assert q["residual_median_px"] < 1.0
+
+
+@pytest.mark.parametrize("model", ["affine", "similarity"])
+def test_estimate_other_models(model: str, synth_v1: Path) -> None:
+    result = estimate_from_dataset(synth_v1, "flir-v1", model=model, max_frames=6)
+    truth = Alignment.load(synth_v1 / "ground_truth_alignment.yaml")
+    m = result.alignment.as_array()
+    assert np.allclose(m[2], [0, 0, 1])
+    if model == "similarity":
+        assert m[0, 0] == pytest.approx(m[1, 1]) and m[0, 1] == pytest.approx(-m[1, 0])
+    assert truth.corner_error(result.alignment) <= 1.5
+    assert {f.key for f in result.frames} and all(f.key.count("/") == 1 for f in result.frames)
+
+
+def test_estimate_rejects_frames_that_disagree() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.random((60, 80)).astype(np.float32)
+    base = np.kron(base, np.ones((8, 8), np.float32))  # 480 x 640 blocks: strong edges
+    good = [FramePair(f"s/{i}", base, base) for i in range(5)]
+    shifted = np.roll(base, 5, axis=1)
+    bad = FramePair("s/bad", base, shifted)
+    result = estimate_alignment([*good, bad], model="affine")
+    by_key = {f.key: f for f in result.frames}
+    assert not by_key["s/bad"].inlier
+    assert all(by_key[f"s/{i}"].inlier for i in range(5))
+    assert np.allclose(result.alignment.as_array(), np.eye(3), atol=0.02)
+
+
+def test_edge_features_ignore_gain_and_polarity() -> None:
+    rng = np.random.default_rng(1)
+    img = np.kron(rng.random((16, 16)), np.ones((16, 16))).astype(np.float32)
+    a = edge_features(img)
+    b = edge_features(1.0 - 0.2 * img)  # inverted and low contrast, like a thermal view of the same edges
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
+
+
+def test_estimate_errors(tmp_path: Path) -> None:
+    with pytest.raises(AlignmentError, match="no frame pairs"):
+        estimate_alignment([])
+    with pytest.raises(AlignmentError, match="unknown transform model 'shear'"):
+        estimate_alignment([FramePair("a", np.zeros((8, 8), np.float32), np.zeros((8, 8), np.float32))], "shear")
+    with pytest.raises(DataError, match="dataset root not found"):
+        estimate_from_dataset(tmp_path / "nope", "flir-v1")
+
+
+def test_cli_estimate_needs_root_or_points(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["align", "estimate", "--out", "x.yaml"]) == 1
+    assert "--root and --format" in capsys.readouterr().err

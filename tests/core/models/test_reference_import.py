@@ -1,0 +1,134 @@
+"""Importing checkpoints of the original pytorch-CycleGAN-and-pix2pix code (``import-reference``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.core.models.reference_layout import reference_layout
+from thermal_synth_core.cli import main
+from thermal_synth_core.errors import ModelFileError
+from thermal_synth_core.modelfile import load_generator, read_spec
+from thermal_synth_core.models import build_generator
+from thermal_synth_core.models.reference import import_reference
+
+
+def _reference_checkpoint(
+    path: Path, arch: str, *, ngf: int, norm: str, dropout: bool, prefix: str = "", seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """A state dict laid out exactly as the original code saves it, with random values."""
+    gen = torch.Generator().manual_seed(seed)
+    state: dict[str, torch.Tensor] = {}
+    for name, shape in reference_layout(arch, input_nc=3, output_nc=1, ngf=ngf, norm=norm, dropout=dropout).items():
+        if name.endswith("num_batches_tracked"):
+            state[prefix + name] = torch.tensor(100, dtype=torch.long)
+        elif name.endswith("running_var"):
+            state[prefix + name] = torch.rand(shape, generator=gen) + 0.5
+        else:
+            state[prefix + name] = torch.randn(shape, generator=gen) * 0.1
+    torch.save(state, path)
+    return {k.removeprefix(prefix): v for k, v in state.items()}
+
+
+@pytest.mark.parametrize(
+    ("arch", "norm", "dropout", "prefix"),
+    [
+        ("unet_256", "batch", True, "module."),
+        ("unet_128", "instance", False, ""),
+        ("resnet_9blocks", "instance", False, "module."),
+        ("resnet_6blocks", "batch", True, ""),
+    ],
+)
+def test_imported_model_matches_the_network_loaded_directly(
+    arch: str, norm: str, dropout: bool, prefix: str, tmp_path: Path
+) -> None:
+    ckpt = tmp_path / "latest_net_G.pth"
+    state = _reference_checkpoint(ckpt, arch, ngf=4, norm=norm, dropout=dropout, prefix=prefix)
+    out = tmp_path / "imported.safetensors"
+    flag = "--dropout" if dropout else "--no-dropout"
+    argv = ["import-reference", "--checkpoint", str(ckpt), "--out", str(out), "--arch", arch, "--ngf", "4"]
+    assert main([*argv, "--norm", norm, flag]) == 0
+
+    direct = build_generator(arch, ngf=4, norm=norm, use_dropout=dropout)
+    direct.load_state_dict(state)
+    direct.eval()
+    imported, spec = load_generator(out)
+    x = torch.rand(2, 3, 64, 80) * 2 - 1
+    with torch.inference_mode():
+        assert torch.equal(imported(x), direct(x))
+    assert spec.run_mode == "eval"
+    assert spec.provenance["source_checkpoint"] == "latest_net_G.pth"
+    assert spec.input_size == ((128, 128) if arch == "unet_128" else (256, 256))
+
+
+def test_old_pytorch_checkpoints_load(tmp_path: Path) -> None:
+    # PyTorch < 0.4 saved InstanceNorm running stats; < 0.4.1 had no num_batches_tracked.
+    ckpt = tmp_path / "old.pth"
+    state = _reference_checkpoint(tmp_path / "tmp.pth", "resnet_6blocks", ngf=4, norm="instance", dropout=False)
+    state["model.2.running_mean"] = torch.zeros(4)
+    state["model.2.running_var"] = torch.ones(4)
+    torch.save(state, ckpt)
+    import_reference(ckpt, tmp_path / "a.safetensors", arch="resnet_6blocks", ngf=4, norm="instance")
+
+    bn = _reference_checkpoint(tmp_path / "tmp2.pth", "unet_128", ngf=4, norm="batch", dropout=True)
+    torch.save({k: v for k, v in bn.items() if not k.endswith("num_batches_tracked")}, ckpt)
+    import_reference(ckpt, tmp_path / "b.safetensors", arch="unet_128", ngf=4, norm="batch")
+
+
+def test_wrapped_state_dict_is_accepted(tmp_path: Path) -> None:
+    state = _reference_checkpoint(tmp_path / "a.pth", "unet_128", ngf=4, norm="batch", dropout=True)
+    torch.save({"state_dict": state}, tmp_path / "wrapped.pth")
+    import_reference(tmp_path / "wrapped.pth", tmp_path / "m.safetensors", arch="unet_128", ngf=4)
+
+
+def test_mismatched_keys_and_shapes_are_listed(tmp_path: Path) -> None:
+    ckpt = tmp_path / "g.pth"
+    _reference_checkpoint(ckpt, "resnet_6blocks", ngf=4, norm="batch", dropout=True)
+    with pytest.raises(ModelFileError, match=r"does not fit the chosen architecture\n.*missing \(\d+\): model\.10"):
+        import_reference(ckpt, tmp_path / "m.safetensors", arch="resnet_6blocks", ngf=4, use_dropout=False)
+    with pytest.raises(ModelFileError, match=r"wrong shape \(\d+\): model\.1\.weight: checkpoint \(4, 3, 7, 7\)"):
+        import_reference(ckpt, tmp_path / "m.safetensors", arch="resnet_6blocks", ngf=8, use_dropout=True)
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_cli_reports_mismatches_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ckpt = tmp_path / "g.pth"
+    _reference_checkpoint(ckpt, "unet_128", ngf=4, norm="batch", dropout=True)
+    argv = ["import-reference", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m.safetensors")]
+    assert main([*argv, "--arch", "unet_256", "--ngf", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "does not fit the chosen architecture" in err
+    assert "Traceback" not in err
+
+
+class _Payload:
+    """Anything that is not a tensor: torch.load(weights_only=True) must refuse to build it."""
+
+
+def test_pickled_objects_are_refused(tmp_path: Path) -> None:
+    ckpt = tmp_path / "evil.pth"
+    torch.save({"model.0.weight": _Payload()}, ckpt)
+    with pytest.raises(ModelFileError, match=r"evil\.pth: cannot read it as a PyTorch state_dict .*weights_only"):
+        import_reference(ckpt, tmp_path / "m.safetensors", arch="unet_128", ngf=4)
+
+
+def test_not_a_checkpoint(tmp_path: Path) -> None:
+    (tmp_path / "notes.pth").write_text("hello")
+    with pytest.raises(ModelFileError, match=r"notes\.pth: cannot read it"):
+        import_reference(tmp_path / "notes.pth", tmp_path / "m.safetensors", arch="unet_128")
+    with pytest.raises(ModelFileError, match=r"checkpoint not found"):
+        import_reference(tmp_path / "missing.pth", tmp_path / "m.safetensors", arch="unet_128")
+
+
+def test_train_bn_mode_is_recorded_and_runs_with_batch_statistics(tmp_path: Path) -> None:
+    ckpt = tmp_path / "g.pth"
+    _reference_checkpoint(ckpt, "unet_128", ngf=4, norm="batch", dropout=False)
+    out = tmp_path / "m.safetensors"
+    argv = ["import-reference", "--checkpoint", str(ckpt), "--out", str(out), "--arch", "unet_128", "--ngf", "4"]
+    assert main([*argv, "--no-dropout", "--mode", "train-bn", "--output-size", "640x512", "--output-bits", "16"]) == 0
+    spec = read_spec(out)
+    assert (spec.run_mode, spec.output_size, spec.output_encoding) == ("train-bn", (640, 512), "mono16")
+    net, _ = load_generator(out)
+    assert net.training  # batch statistics, as the original test script runs pix2pix

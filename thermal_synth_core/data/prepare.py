@@ -1,0 +1,577 @@
+"""``thermal-synth prepare``: raw dataset -> aligned RGB/thermal pairs + ``manifest.json``.
+
+For every frame with both images, the RGB image is warped into the thermal
+camera's field of view at the output size (thermal resolution by default) and
+written beside the thermal image and, when the source has one, the warm-object
+mask:
+
+    OUT/<split>/rgb/<id>.png       RGB, warped into the thermal view
+    OUT/<split>/thermal/<id>.png   8-bit (robust percentile AGC) or raw 16-bit
+    OUT/<split>/mask/<id>.png      warm-object mask (synthetic data)
+    OUT/manifest.json              what was written, what was skipped and why
+    OUT/alignment.yaml             the alignment used
+
+Thermal normalisation: with ``thermal_bits=8`` the output is
+:func:`thermal_synth_core.agc.agc_to_uint8` of the dataset's thermal image (its
+8-bit frame when it has one: it carries the camera's local contrast
+enhancement; the raw 16-bit frame otherwise). The same function normalises
+real thermal everywhere else, so training targets and evaluation share one
+scale. With ``thermal_bits=16`` the raw frame is kept as is.
+
+Every file is written atomically and a pair counts as done when all its files
+exist, so an interrupted run (even ``kill -9``) resumes where it stopped and a
+re-run of a finished one reads no image. Skipped frames are remembered in the
+manifest with a signature of their source files, so they are not re-read either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from thermal_synth_core.agc import AGC_HIGH_PERCENTILE, AGC_LOW_PERCENTILE, agc_to_uint8
+from thermal_synth_core.align.transform import Alignment
+from thermal_synth_core.data.imageio import read_mask, read_rgb, read_thermal, write_image
+from thermal_synth_core.data.layouts import FrameRecord, get_layout, scan_dataset
+from thermal_synth_core.data.manifest import MANIFEST_NAME, SCHEMA, SCHEMA_VERSION
+from thermal_synth_core.errors import AlignmentError, DataError
+from thermal_synth_core.fileio import atomic_write_json
+from thermal_synth_core.ui import progress
+
+__all__ = [
+    "ALIGNMENT_NAME",
+    "REASONS",
+    "PrepareOptions",
+    "PrepareResult",
+    "prepare_dataset",
+    "resolve_alignment",
+    "warp_rgb_antialiased",
+]
+
+log = logging.getLogger(__name__)
+
+Size = tuple[int, int]
+
+ALIGNMENT_NAME = "alignment.yaml"
+SETTINGS_NAME = ".prepare-settings.json"
+
+#: Why a frame was not written, by reason code (the manifest uses the codes).
+REASONS: dict[str, str] = {
+    "missing_rgb": "no RGB image for this thermal frame",
+    "missing_thermal": "no thermal image for this RGB frame",
+    "unreadable_rgb": "RGB image unreadable or corrupt",
+    "unreadable_thermal": "thermal image unreadable or corrupt",
+    "unreadable_mask": "mask image unreadable or corrupt",
+    "rgb_size_not_covered": "RGB size has another aspect ratio than the alignment covers",
+    "thermal_size_mismatch": "thermal size differs from the alignment's thermal size",
+    "no_16bit_thermal": "16-bit thermal requested but this frame has only 8-bit thermal",
+}
+
+_EIGHT_BIT_SUFFIXES = {".jpg", ".jpeg", ".bmp"}
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """What ``prepare`` does; see ``thermal-synth prepare --help``."""
+
+    root: Path
+    fmt: str
+    out: Path
+    alignment: str = "auto"  # a YAML path, or "auto"
+    size: Size | None = None
+    thermal_bits: int = 8
+    workers: int = 2
+    include_unpaired: bool = False
+    overwrite: bool = False
+    estimate_frames: int = 60
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """What a run produced (the manifest holds the full detail)."""
+
+    out: Path
+    manifest: Path
+    alignment: Alignment
+    pairs: int
+    unpaired: int
+    skipped: int
+    written: int
+    already_done: int
+    by_split: dict[str, int] = field(default_factory=dict)
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for the end of the command."""
+        splits = ", ".join(f"{k} {v}" for k, v in sorted(self.by_split.items())) or "none"
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.by_reason.items()))
+        skipped = f"{self.skipped} skipped ({reasons})" if self.skipped else "0 skipped"
+        unpaired = f", {self.unpaired} single-camera frames" if self.unpaired else ""
+        return (
+            f"prepare: {self.pairs} pairs ({splits}){unpaired}, {skipped}; "
+            f"{self.written} written now, {self.already_done} already done -> {self.manifest}"
+        )
+
+
+@dataclass(frozen=True)
+class _Job:
+    kind: str  # "pair", "rgb" or "thermal"
+    split: str
+    frame_id: str
+    rgb: str | None
+    thermal8: str | None
+    thermal16: str | None
+    mask: str | None
+    out_rgb: str | None
+    out_thermal: str | None
+    out_mask: str | None
+    signature: str
+
+
+@dataclass(frozen=True)
+class _Context:
+    alignment: dict[str, Any]
+    size: Size
+    thermal_bits: int
+
+
+class _FrameSkipError(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def warp_rgb_antialiased(rgb: npt.NDArray[np.uint8], alignment: Alignment, size: Size) -> npt.NDArray[np.uint8]:
+    """Warp an RGB frame into the thermal view at ``size``, averaging (not skipping) pixels when shrinking.
+
+    A FLIR v1 frame shrinks ~2.8x; a bilinear warp alone would alias fine detail,
+    so the image is first area-resized to about the output scale, then warped.
+    """
+    h, w = rgb.shape[:2]
+    m = alignment.matrix_for((w, h), size)
+    scale = math.sqrt(abs(float(np.linalg.det(m[:2, :2]))))
+    if scale < 0.8:
+        small = (max(round(w * scale), 1), max(round(h * scale), 1))
+        if alignment.covers(small):
+            rgb = np.asarray(cv2.resize(rgb, small, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    return np.asarray(alignment.warp_rgb(rgb, size), dtype=np.uint8)
+
+
+def _signature(paths: Iterable[str | None]) -> str:
+    parts = []
+    for p in paths:
+        if p is None:
+            parts.append("-")
+            continue
+        try:
+            st = Path(p).stat()
+            parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append("?")
+    return "|".join(parts)
+
+
+def _thermal_out(img: npt.NDArray[Any], bits: int, path: str) -> npt.NDArray[Any]:
+    if bits == 8:
+        return agc_to_uint8(img)
+    if img.dtype != np.uint16:
+        raise _FrameSkipError("no_16bit_thermal", f"{path} is 8-bit; --thermal-bits 16 needs raw 16-bit thermal")
+    return img
+
+
+def _read(reader: Callable[[str], npt.NDArray[Any]], path: str, reason: str) -> npt.NDArray[Any]:
+    try:
+        return reader(path)
+    except DataError as exc:
+        raise _FrameSkipError(reason, str(exc)) from None
+
+
+def _process(job: _Job, ctx: _Context) -> dict[str, Any]:
+    """Write one pair (or single-camera frame); returns its manifest outcome."""
+    alignment = Alignment.from_dict(ctx.alignment)
+    size = ctx.size
+    outcome: dict[str, Any] = {"kind": job.kind, "split": job.split, "id": job.frame_id, "signature": job.signature}
+    try:
+        thermal = mask = warped = None
+        if job.kind in ("pair", "thermal"):
+            src = (job.thermal16 or job.thermal8) if ctx.thermal_bits == 16 else (job.thermal8 or job.thermal16)
+            assert src is not None
+            raw = _read(read_thermal, src, "unreadable_thermal")
+            if (raw.shape[1], raw.shape[0]) != tuple(alignment.thermal_size):
+                raise _FrameSkipError(
+                    "thermal_size_mismatch",
+                    f"{src} is {raw.shape[1]}x{raw.shape[0]}, the alignment's thermal size is "
+                    f"{alignment.thermal_size[0]}x{alignment.thermal_size[1]}",
+                )
+            thermal = _thermal_out(raw, ctx.thermal_bits, src)
+            if tuple(size) != tuple(alignment.thermal_size):
+                thermal = cv2.resize(thermal, size, interpolation=cv2.INTER_AREA)
+            if job.mask is not None:
+                mask = _read(read_mask, job.mask, "unreadable_mask")
+                if mask.shape != raw.shape:
+                    raise _FrameSkipError(
+                        "unreadable_mask", f"{job.mask} is {mask.shape[1]}x{mask.shape[0]}, not the thermal size"
+                    )
+                if tuple(size) != tuple(alignment.thermal_size):
+                    mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+        if job.kind in ("pair", "rgb"):
+            assert job.rgb is not None
+            rgb = _read(read_rgb, job.rgb, "unreadable_rgb")
+            rgb_size = (rgb.shape[1], rgb.shape[0])
+            if not alignment.covers(rgb_size):
+                raise _FrameSkipError(
+                    "rgb_size_not_covered",
+                    f"{job.rgb} is {rgb_size[0]}x{rgb_size[1]}; the alignment covers the aspect ratio of "
+                    f"{alignment.rgb_size[0]}x{alignment.rgb_size[1]} (estimate one for this camera mode)",
+                )
+            warped = warp_rgb_antialiased(rgb, alignment, size)
+    except _FrameSkipError as skip:
+        outcome.update(status="skipped", reason=skip.reason, detail=skip.detail)
+        return outcome
+    # Mask and thermal first, RGB last: a pair is done only when all its files exist.
+    if mask is not None and job.out_mask:
+        write_image(job.out_mask, mask)
+    if thermal is not None and job.out_thermal:
+        write_image(job.out_thermal, thermal)
+    if warped is not None and job.out_rgb:
+        write_image(job.out_rgb, warped)
+    outcome["status"] = "written"
+    return outcome
+
+
+def _init_worker() -> None:
+    cv2.setNumThreads(1)
+
+
+def _safe_id(frame_id: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", frame_id).lstrip(".")
+    return cleaned or "frame"
+
+
+def _clean_partials(out: Path) -> int:
+    """Remove temporary files a killed run left behind (never complete outputs)."""
+    n = 0
+    for p in out.glob("*/*/.*.partial-*"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+            n += 1
+    return n
+
+
+def _load_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _coregistered_alignment(records: list[FrameRecord]) -> Alignment:
+    for rec in records:
+        if not rec.paired:
+            continue
+        thermal_path = rec.thermal8 or rec.thermal16
+        assert rec.rgb is not None and thermal_path is not None
+        try:
+            rgb, th = read_rgb(rec.rgb), read_thermal(thermal_path)
+        except DataError:
+            continue
+        rgb_size, th_size = (rgb.shape[1], rgb.shape[0]), (th.shape[1], th.shape[0])
+        return Alignment.identity(th_size) if rgb_size == th_size else Alignment.resize(rgb_size, th_size)
+    raise AlignmentError("no readable frame pair to derive the co-registered alignment from")
+
+
+def resolve_alignment(
+    opts: PrepareOptions, records: list[FrameRecord], previous: dict[str, Any] | None
+) -> tuple[Alignment, str]:
+    """The alignment to use and where it came from (a file, the dataset, co-registration, or estimation)."""
+    if opts.alignment != "auto":
+        return Alignment.load(opts.alignment), f"file {opts.alignment}"
+    saved = opts.out / ALIGNMENT_NAME
+    if previous is not None and previous.get("alignment_source", "").startswith("auto") and saved.is_file():
+        return Alignment.load(saved), str(previous["alignment_source"])
+    layout = get_layout(opts.fmt)
+    shipped = layout.shipped_alignment(opts.root)
+    if shipped is not None:
+        return shipped, "auto: shipped with the dataset"
+    if layout.coregistered:
+        return _coregistered_alignment(records), "auto: co-registered cameras"
+    from thermal_synth_core.align.estimate import estimate_from_dataset
+
+    log.info("estimating the RGB -> thermal alignment from %s (pass --alignment FILE to skip)", opts.root)
+    result = estimate_from_dataset(opts.root, opts.fmt, max_frames=opts.estimate_frames, seed=opts.seed)
+    return result.alignment, "auto: estimated from the data"
+
+
+def _settings(opts: PrepareOptions, alignment: Alignment, size: Size) -> dict[str, Any]:
+    return {
+        "format": opts.fmt,
+        "source": str(opts.root.resolve()),
+        "alignment": {
+            "matrix": [[round(v, 9) for v in row] for row in alignment.matrix],
+            "rgb_size": list(alignment.rgb_size),
+            "thermal_size": list(alignment.thermal_size),
+        },
+        "size": list(size),
+        "thermal_bits": opts.thermal_bits,
+        "include_unpaired": opts.include_unpaired,
+    }
+
+
+def _remove_outputs(out: Path) -> None:
+    """--overwrite: remove what an earlier prepare wrote here (and nothing else)."""
+    for sub in ("rgb", "thermal", "mask"):
+        for p in out.glob(f"*/{sub}/*.png"):
+            p.unlink()
+    for name in (MANIFEST_NAME, SETTINGS_NAME, ALIGNMENT_NAME):
+        with contextlib.suppress(FileNotFoundError):
+            (out / name).unlink()
+
+
+def _plan(
+    records: list[FrameRecord], opts: PrepareOptions, skip_cache: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[list[_Job], list[dict[str, Any]]]:
+    """Jobs that need work, and outcomes known without reading any image."""
+    out = opts.out
+    jobs: list[_Job] = []
+    known: list[dict[str, Any]] = []
+    for rec in records:
+        fid = _safe_id(rec.frame_id)
+        base = out / rec.split
+        sig = _signature([str(p) if p else None for p in (rec.rgb, rec.thermal8, rec.thermal16, rec.mask)])
+        key = (rec.split, fid)
+        src = [str(p) if p else None for p in (rec.rgb, rec.thermal8, rec.thermal16, rec.mask)]
+        if rec.paired:
+            kind = "pair"
+        elif opts.include_unpaired:
+            kind = "rgb" if rec.rgb is not None else "thermal"
+        else:
+            reason = "missing_thermal" if rec.rgb is not None else "missing_rgb"
+            present = rec.rgb or rec.thermal8 or rec.thermal16
+            known.append(
+                {
+                    "kind": "pair",
+                    "split": rec.split,
+                    "id": fid,
+                    "status": "skipped",
+                    "reason": reason,
+                    "detail": f"{REASONS[reason]}: {present}",
+                }
+            )
+            continue
+        if opts.thermal_bits == 16 and kind != "rgb" and rec.thermal16 is None:
+            t8 = rec.thermal8
+            if t8 is not None and t8.suffix.lower() in _EIGHT_BIT_SUFFIXES:
+                known.append(
+                    {
+                        "kind": kind,
+                        "split": rec.split,
+                        "id": fid,
+                        "status": "skipped",
+                        "reason": "no_16bit_thermal",
+                        "detail": f"{REASONS['no_16bit_thermal']}: {t8}",
+                    }
+                )
+                continue
+        out_rgb = str(base / "rgb" / f"{fid}.png") if kind in ("pair", "rgb") else None
+        out_th = str(base / "thermal" / f"{fid}.png") if kind in ("pair", "thermal") else None
+        out_mask = str(base / "mask" / f"{fid}.png") if rec.mask is not None and kind != "rgb" else None
+        outputs = [p for p in (out_rgb, out_th, out_mask) if p is not None]
+        if all(Path(p).is_file() for p in outputs):
+            known.append({"kind": kind, "split": rec.split, "id": fid, "status": "done", "signature": sig})
+            continue
+        cached = skip_cache.get(key)
+        if cached is not None and cached.get("signature") == sig and cached.get("kind") == kind:
+            known.append({**cached, "status": "skipped"})
+            continue
+        jobs.append(_Job(kind, rec.split, fid, src[0], src[1], src[2], src[3], out_rgb, out_th, out_mask, sig))
+    return jobs, known
+
+
+def _run_jobs(jobs: list[_Job], ctx: _Context, workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(jobs) < 2:
+        previous = cv2.getNumThreads()
+        cv2.setNumThreads(1)  # "1 worker" means one core, as in the benchmark
+        try:
+            for job in jobs:
+                yield _process(job, ctx)
+        finally:
+            cv2.setNumThreads(previous)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        pending: set[Future[dict[str, Any]]] = set()
+        queue = iter(jobs)
+        try:
+            # Keep a bounded number of jobs in flight: memory stays flat on 30k-frame datasets.
+            for job in queue:
+                pending.add(pool.submit(_process, job, ctx))
+                if len(pending) >= workers * 4:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield fut.result()
+            for fut in list(pending):
+                yield fut.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> PrepareResult:
+    """Run ``prepare``: pair, align and write a dataset; resumable and idempotent."""
+    get_layout(opts.fmt)  # an unknown format fails before anything else
+    if opts.thermal_bits not in (8, 16):
+        raise DataError(f"--thermal-bits must be 8 or 16, got {opts.thermal_bits}")
+    root, out = Path(opts.root), Path(opts.out)
+    opts = replace(opts, root=root, out=out)
+    if out.resolve() == root.resolve():
+        raise DataError(f"--out must differ from --root ({out}); prepare never writes into the source dataset")
+    records = scan_dataset(root, opts.fmt)
+    out.mkdir(parents=True, exist_ok=True)
+    removed = _clean_partials(out)
+    if removed:
+        log.info("removed %d partial files left by an interrupted run", removed)
+    previous = _load_json(out / SETTINGS_NAME)
+    if opts.overwrite and previous is not None:
+        _remove_outputs(out)
+        previous = None
+    alignment, alignment_source = resolve_alignment(opts, records, previous)
+    size = opts.size or alignment.thermal_size
+    ts = alignment.thermal_size
+    if abs((size[0] / size[1]) / (ts[0] / ts[1]) - 1.0) > 0.01:
+        raise DataError(
+            f"--size {size[0]}x{size[1]} has another aspect ratio than the thermal camera ({ts[0]}x{ts[1]}); "
+            "pick a size of the same shape and crop in training instead of stretching"
+        )
+    settings = _settings(opts, alignment, size)
+    if previous is not None and previous.get("settings") != settings:
+        changed = sorted(k for k in settings if previous.get("settings", {}).get(k) != settings[k])
+        raise DataError(
+            f"{out} already holds a prepare run with other settings (differs in: {', '.join(changed)}); "
+            "use another --out, or --overwrite to replace it"
+        )
+    atomic_write_json(out / SETTINGS_NAME, {"settings": settings, "alignment_source": alignment_source})
+    alignment.save(out / ALIGNMENT_NAME)
+
+    old_manifest = _load_json(out / MANIFEST_NAME) or {}
+    skip_cache = {
+        (str(s.get("split")), str(s.get("id"))): s
+        for s in old_manifest.get("skipped", [])
+        if isinstance(s, dict) and "signature" in s and s.get("reason") not in ("missing_rgb", "missing_thermal")
+    }
+    jobs, known = _plan(records, opts, skip_cache)
+    ctx = _Context(alignment.to_dict(), (int(size[0]), int(size[1])), opts.thermal_bits)
+    outcomes = list(known)
+    results = _run_jobs(jobs, ctx, opts.workers)
+    disable = None if show_progress is None else not show_progress
+    outcomes.extend(progress(results, total=len(jobs), desc="prepare", unit="pair", disable=disable))
+    return _write_manifest(
+        opts,
+        out=out,
+        alignment=alignment,
+        alignment_source=alignment_source,
+        size=size,
+        records=records,
+        outcomes=outcomes,
+    )
+
+
+def _write_manifest(
+    opts: PrepareOptions,
+    *,
+    out: Path,
+    alignment: Alignment,
+    alignment_source: str,
+    size: Size,
+    records: list[FrameRecord],
+    outcomes: list[dict[str, Any]],
+) -> PrepareResult:
+    masks = {(r.split, _safe_id(r.frame_id)) for r in records if r.mask is not None}
+    pairs: list[dict[str, Any]] = []
+    unpaired: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    new_written = 0
+    for o in sorted(outcomes, key=lambda o: (o["split"], o["id"], o["kind"])):
+        split, fid = o["split"], o["id"]
+        if o["status"] == "skipped":
+            entry: dict[str, Any] = {k: o[k] for k in ("split", "id", "kind", "reason", "detail") if k in o}
+            if "signature" in o:
+                entry["signature"] = o["signature"]
+            skipped.append(entry)
+            counts[split]["skipped"] += 1
+            continue
+        if o["status"] == "written":
+            new_written += 1
+        has_mask = (split, fid) in masks
+        if o["kind"] == "pair":
+            item: dict[str, Any] = {
+                "split": split,
+                "id": fid,
+                "rgb": f"{split}/rgb/{fid}.png",
+                "thermal": f"{split}/thermal/{fid}.png",
+            }
+            if has_mask:
+                item["mask"] = f"{split}/mask/{fid}.png"
+            pairs.append(item)
+            counts[split]["pairs"] += 1
+        else:
+            kind = o["kind"]
+            item = {"split": split, "id": fid, "kind": kind, "path": f"{split}/{kind}/{fid}.png"}
+            if has_mask and kind == "thermal":
+                item["mask"] = f"{split}/mask/{fid}.png"
+            unpaired.append(item)
+            counts[split][f"unpaired_{kind}"] += 1
+    by_reason = Counter(s["reason"] for s in skipped)
+    manifest = {
+        "schema": SCHEMA,
+        "version": SCHEMA_VERSION,
+        "format": opts.fmt,
+        "source": str(opts.root.resolve()),
+        "alignment": alignment.to_dict(),
+        "alignment_source": alignment_source,
+        "thermal_bits": opts.thermal_bits,
+        "thermal_normalisation": (
+            f"agc_to_uint8 (robust percentiles {AGC_LOW_PERCENTILE:g}-{AGC_HIGH_PERCENTILE:g}) "
+            "of the dataset's thermal frame"
+            if opts.thermal_bits == 8
+            else "raw 16-bit as recorded (normalise with thermal_synth_core.agc.agc_normalize)"
+        ),
+        "size": list(size),
+        "has_masks": bool(pairs) and all("mask" in p for p in pairs),
+        "counts": {split: dict(c) for split, c in sorted(counts.items())},
+        "skipped_by_reason": dict(sorted(by_reason.items())),
+        "reasons": REASONS,
+        "pairs": pairs,
+        "unpaired": unpaired,
+        "skipped": skipped,
+    }
+    path = out / MANIFEST_NAME
+    atomic_write_json(path, manifest)
+    return PrepareResult(
+        out=out,
+        manifest=path,
+        alignment=alignment,
+        pairs=len(pairs),
+        unpaired=len(unpaired),
+        skipped=len(skipped),
+        written=new_written,
+        already_done=len(pairs) + len(unpaired) - new_written,
+        by_split={split: c["pairs"] for split, c in counts.items() if c["pairs"]},
+        by_reason=dict(by_reason),
+    )

@@ -1,0 +1,94 @@
+"""The inference backend interface and its registry.
+
+A backend runs a model file's generator on a batch already preprocessed by the
+:class:`~thermal_synth_core.infer.Synthesizer`: float32 (N, 3, H, W) in [-1, 1]
+at the model's input size in, float32 (N, 1, H, W) in [-1, 1] out. Everything
+else (colour order, warping, bit depth) is the Synthesizer's job, so backends
+are interchangeable and tested against each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from thermal_synth_core.errors import BackendError
+from thermal_synth_core.modelfile import ModelSpec
+
+__all__ = ["DEVICES", "PRECISIONS", "Backend", "FloatArray", "check_batch", "cuda_available", "resolve_device"]
+
+log = logging.getLogger(__name__)
+
+PRECISIONS: Final = ("fp32", "fp16", "bf16")
+DEVICES: Final = ("auto", "cpu", "cuda")
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def cuda_available() -> bool:
+    """Whether PyTorch sees a CUDA GPU."""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda:0`` when a GPU is visible, else ``cpu``; checks ``cpu``/``cuda``/``cuda:N``."""
+    text = str(device).strip().lower()
+    if text == "auto":
+        return "cuda:0" if cuda_available() else "cpu"
+    if text == "cpu":
+        return "cpu"
+    if text == "cuda" or (text.startswith("cuda:") and text[5:].isdigit()):
+        if not cuda_available():
+            raise BackendError(f"device {device!r} requested, but no CUDA GPU is visible; use device 'cpu' or 'auto'")
+        return "cuda:0" if text == "cuda" else text
+    raise BackendError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N")
+
+
+class Backend(ABC):
+    """One way of running a generator. Subclasses register in ``BACKENDS`` under :attr:`name`."""
+
+    name: ClassVar[str]
+    #: Largest batch handed to :meth:`run` at once (the Synthesizer splits bigger batches).
+    max_batch: int = 8
+
+    def __init__(self, model_path: Path, spec: ModelSpec, device: str, precision: str) -> None:
+        if precision not in PRECISIONS:
+            raise BackendError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+        self.model_path = model_path
+        self.spec = spec
+        self.device = device
+        self.precision = precision
+
+    @classmethod
+    def unavailable_reason(cls, device: str = "auto") -> str | None:
+        """Why this backend cannot run here on ``device`` (None when it can)."""
+        return None
+
+    @abstractmethod
+    def run(self, batch: FloatArray) -> FloatArray:
+        """(N, C, H, W) float32 in [-1, 1] -> (N, 1, H, W) float32 in [-1, 1]."""
+
+    def describe(self) -> str:
+        """One line naming the backend, device and precision (for logs and benchmark tables)."""
+        return f"{self.name} on {self.device} ({self.precision})"
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to release
+        """Release what the backend holds (sessions, GPU memory)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.describe()}>"
+
+
+def check_batch(batch: Any, spec: ModelSpec) -> None:
+    """Raise BackendError unless ``batch`` is a float32 (N, C, H, W) array at the model input size."""
+    w, h = spec.input_size
+    if not isinstance(batch, np.ndarray) or batch.ndim != 4 or batch.shape[1:] != (spec.input_nc, h, w):
+        shape = getattr(batch, "shape", None)
+        raise BackendError(f"backend input must be (N, {spec.input_nc}, {h}, {w}) float32, got {shape}")

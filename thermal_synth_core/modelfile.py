@@ -1,0 +1,437 @@
+"""The model file: one ``.safetensors`` holding the generator weights and everything needed to run them.
+
+The safetensors metadata (string -> string) carries one JSON document under
+:data:`SPEC_KEY` describing the :class:`ModelSpec`: architecture and its
+arguments, channels, output bit depth, normalisation, the size the model runs at,
+the thermal output size, the RGB -> thermal alignment used in training, and the
+training provenance. Loading validates the container, the metadata and every
+tensor (shapes against the architecture, finite values) and never unpickles.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
+
+import safetensors
+import safetensors.torch
+import torch
+from torch import nn
+
+from thermal_synth_core.align.transform import Alignment
+from thermal_synth_core.errors import AlignmentError, ArchitectureError, ModelFileError
+from thermal_synth_core.fileio import atomic_path
+
+__all__ = [
+    "FORMAT_VERSION",
+    "NORMALIZATIONS",
+    "RUN_MODES",
+    "SPEC_KEY",
+    "ModelSpec",
+    "apply_run_mode",
+    "file_sha256",
+    "load_generator",
+    "load_model",
+    "read_spec",
+    "save_model",
+]
+
+#: Version of the metadata layout; bump when a reader of an older version could misread a newer file.
+FORMAT_VERSION: Final = 1
+#: safetensors metadata key holding the spec as JSON.
+SPEC_KEY: Final = "thermal_synth.spec"
+FORMAT_KEY: Final = "thermal_synth.format_version"
+
+#: How pixels map to the network's range. ``minus_one_to_one``: RGB uint8 -> x/127.5 - 1 in,
+#: tanh output in [-1, 1] -> [0, 2**output_bits - 1] out (the reference pix2pix convention).
+NORMALIZATIONS: Final = ("minus_one_to_one",)
+#: ``eval``: running BatchNorm statistics, dropout off. ``train-bn``: batch statistics and dropout
+#: on, as the original pix2pix test script runs by default (outputs then depend on the batch).
+RUN_MODES: Final = ("eval", "train-bn")
+
+_MAX_HEADER_BYTES: Final = 100 * 1024 * 1024
+
+Size = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to rebuild, feed and interpret a generator (stored in the model file)."""
+
+    arch: str
+    input_size: Size  # (W, H) the network runs at
+    output_size: Size  # (W, H) of the thermal image handed to the user
+    arch_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    input_nc: int = 3
+    output_nc: int = 1
+    output_bits: int = 8
+    normalization: str = "minus_one_to_one"
+    alignment: Alignment | None = None
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    run_mode: str = "eval"
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ModelFileError("invalid model spec: " + "; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """What is wrong with this spec (empty when it is valid)."""
+        from thermal_synth_core.models import GENERATORS
+
+        found: list[str] = []
+        if self.arch not in GENERATORS:
+            found.append(f"unknown architecture {self.arch!r} (valid: {', '.join(GENERATORS)})")
+        for name, size in (("input_size", self.input_size), ("output_size", self.output_size)):
+            if not _is_size(size):
+                found.append(f"{name} must be two positive integers (width, height), got {size!r}")
+        for name, value in (("input_nc", self.input_nc), ("output_nc", self.output_nc)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                found.append(f"{name} must be a positive integer, got {value!r}")
+        if self.output_bits not in (8, 16):
+            found.append(f"output_bits must be 8 or 16, got {self.output_bits!r}")
+        if self.normalization not in NORMALIZATIONS:
+            found.append(f"unknown normalization {self.normalization!r} (valid: {', '.join(NORMALIZATIONS)})")
+        if self.run_mode not in RUN_MODES:
+            found.append(f"unknown run_mode {self.run_mode!r} (valid: {', '.join(RUN_MODES)})")
+        if not isinstance(self.arch_kwargs, Mapping):
+            found.append("arch_kwargs must be a mapping")
+        elif {"input_nc", "output_nc"} & set(self.arch_kwargs):
+            found.append("arch_kwargs must not repeat input_nc/output_nc (they are fields of their own)")
+        if not isinstance(self.provenance, Mapping):
+            found.append("provenance must be a mapping")
+        if self.alignment is not None and not isinstance(self.alignment, Alignment):
+            found.append("alignment must be an Alignment or None")
+        if not isinstance(self.format_version, int) or self.format_version < 1:
+            found.append(f"format_version must be a positive integer, got {self.format_version!r}")
+        return found
+
+    @property
+    def output_encoding(self) -> str:
+        """The ROS image encoding of the output: ``mono8`` or ``mono16``."""
+        return "mono16" if self.output_bits == 16 else "mono8"
+
+    @property
+    def output_max(self) -> int:
+        """Largest output pixel value (255 or 65535)."""
+        return int(2**self.output_bits - 1)
+
+    def build_generator(self) -> nn.Module:
+        """A freshly initialised generator of this spec's architecture (weights still to be loaded)."""
+        from thermal_synth_core.models import build_generator
+
+        # Initialisation settings recorded from training do not matter here: weights are loaded next.
+        kwargs = {k: v for k, v in self.arch_kwargs.items() if k not in ("init_type", "init_gain")}
+        try:
+            return build_generator(self.arch, input_nc=self.input_nc, output_nc=self.output_nc, **kwargs)
+        except ArchitectureError as exc:
+            raise ModelFileError(f"cannot build the model's architecture: {exc}") from exc
+
+    def with_provenance(self, **entries: Any) -> ModelSpec:
+        """A copy with ``entries`` merged into the provenance."""
+        return replace(self, provenance={**self.provenance, **entries})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values (the form stored in the file)."""
+        return {
+            "format_version": self.format_version,
+            "arch": self.arch,
+            "arch_kwargs": _jsonable(dict(self.arch_kwargs)),
+            "input_nc": self.input_nc,
+            "output_nc": self.output_nc,
+            "output_bits": self.output_bits,
+            "normalization": self.normalization,
+            "input_size": list(self.input_size),
+            "output_size": list(self.output_size),
+            "alignment": None if self.alignment is None else self.alignment.to_dict(),
+            "run_mode": self.run_mode,
+            "provenance": _jsonable(dict(self.provenance)),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "model spec") -> ModelSpec:
+        """Validate and build from :meth:`to_dict` output; errors name ``source``."""
+        if not isinstance(data, Mapping):
+            raise ModelFileError(f"{source}: model metadata is not a JSON object")
+        version = data.get("format_version")
+        if not isinstance(version, int):
+            raise ModelFileError(f"{source}: model metadata has no integer format_version")
+        if version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"{source}: written by a newer thermal-synth (model format {version}, this version reads up to "
+                f"{FORMAT_VERSION}); upgrade thermal-synth"
+            )
+        missing = [k for k in ("arch", "input_size", "output_size") if k not in data]
+        if missing:
+            raise ModelFileError(f"{source}: model metadata lacks {', '.join(missing)}")
+        known = {
+            "format_version",
+            "arch",
+            "arch_kwargs",
+            "input_nc",
+            "output_nc",
+            "output_bits",
+            "normalization",
+            "input_size",
+            "output_size",
+            "alignment",
+            "run_mode",
+            "provenance",
+        }
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelFileError(f"{source}: model metadata has unknown key(s) {', '.join(unknown)}")
+        try:
+            alignment = None
+            if data.get("alignment") is not None:
+                alignment = Alignment.from_dict(data["alignment"], source=f"{source}: alignment")
+            return cls(
+                arch=str(data["arch"]),
+                arch_kwargs=dict(data.get("arch_kwargs") or {}),
+                input_nc=data.get("input_nc", 3),
+                output_nc=data.get("output_nc", 1),
+                output_bits=data.get("output_bits", 8),
+                normalization=str(data.get("normalization", "minus_one_to_one")),
+                input_size=_to_size(data["input_size"]),
+                output_size=_to_size(data["output_size"]),
+                alignment=alignment,
+                provenance=dict(data.get("provenance") or {}),
+                run_mode=str(data.get("run_mode", "eval")),
+                format_version=version,
+            )
+        except AlignmentError as exc:
+            raise ModelFileError(str(exc)) from exc
+        except ModelFileError as exc:
+            raise ModelFileError(f"{source}: {exc}") from exc
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{source}: malformed model metadata: {exc}") from exc
+
+    def to_metadata(self) -> dict[str, str]:
+        """The safetensors metadata (string values only)."""
+        return {
+            "format": "pt",
+            FORMAT_KEY: str(self.format_version),
+            SPEC_KEY: json.dumps(self.to_dict(), sort_keys=True, allow_nan=False),
+        }
+
+
+def _is_size(value: Any) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    )
+
+
+def _to_size(value: Any) -> Size:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"a size must be [width, height], got {value!r}")
+    w, h = value
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (w, h)):
+        raise ValueError(f"a size must be two integers, got {value!r}")
+    return (w, h)
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert tuples, paths and dates to JSON values; reject what JSON cannot hold faithfully."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise ModelFileError(f"model metadata value {value!r} of type {type(value).__name__} is not JSON-serialisable")
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def save_model(path: str | Path, generator: nn.Module | Mapping[str, torch.Tensor], spec: ModelSpec) -> Path:
+    """Write ``generator``'s weights and ``spec`` to ``path`` (atomically); returns the path.
+
+    Refuses weights with NaN/inf values, so a diverged training run cannot leave a
+    model file that would only fail later on the vehicle.
+    """
+    path = Path(path)
+    state = generator.state_dict() if isinstance(generator, nn.Module) else dict(generator)
+    tensors: dict[str, torch.Tensor] = {}
+    bad: list[str] = []
+    for name, tensor in state.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise ModelFileError(f"cannot save {path}: state entry {name!r} is not a tensor")
+        t = tensor.detach().to("cpu").contiguous()
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad.append(name)
+        tensors[name] = t.clone() if _shares_storage(t, tensors) else t
+    if bad:
+        raise ModelFileError(f"refusing to save {path}: non-finite (NaN/inf) weights in {', '.join(bad[:5])}")
+    metadata = spec.to_metadata()
+    try:
+        with atomic_path(path) as tmp:
+            safetensors.torch.save_file(tensors, str(tmp), metadata=metadata)
+    except OSError as exc:
+        raise ModelFileError(f"cannot write model file {path}: {exc}") from exc
+    return path
+
+
+def _shares_storage(t: torch.Tensor, others: Mapping[str, torch.Tensor]) -> bool:
+    ptr = t.untyped_storage().data_ptr()
+    return any(o.untyped_storage().data_ptr() == ptr for o in others.values())
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _read_header(path: Path) -> tuple[dict[str, Any], int]:
+    """The safetensors JSON header and the total size it implies, checked against the file."""
+    if not path.exists():
+        raise ModelFileError(f"model file not found: {path}")
+    if not path.is_file():
+        raise ModelFileError(f"model path is not a file: {path}")
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise ModelFileError(f"{path}: not a model file (only {size} bytes; truncated or empty)")
+            (n,) = struct.unpack("<Q", head)
+            if n > _MAX_HEADER_BYTES or n + 8 > size:
+                hint = (
+                    " (it looks like a PyTorch .pth/zip file: use 'thermal-synth import-reference')"
+                    if (head[:2] == b"PK" or head[:1] == b"\x80")
+                    else ""
+                )
+                raise ModelFileError(
+                    f"{path}: not a safetensors model file, or truncated (header length {n} does not fit the "
+                    f"{size}-byte file){hint}"
+                )
+            raw = fh.read(n)
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {path}: {exc}") from exc
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path}: not a safetensors model file (corrupted header: {exc})") from exc
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: not a safetensors model file (header is not a JSON object)")
+    end = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
+            raise ModelFileError(f"{path}: corrupted header entry for tensor {name!r}")
+        end = max(end, offsets[1])
+    if 8 + n + end != size:
+        raise ModelFileError(
+            f"{path}: file size {size} bytes does not match its header ({8 + n + end} bytes expected): "
+            "truncated or corrupted; re-export or re-download it"
+        )
+    return header, size
+
+
+def read_spec(path: str | Path) -> ModelSpec:
+    """Only the :class:`ModelSpec` of a model file (cheap: reads the header, not the weights)."""
+    path = Path(path)
+    header, _ = _read_header(path)
+    return _spec_from_header(path, header)
+
+
+def _spec_from_header(path: Path, header: Mapping[str, Any]) -> ModelSpec:
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict) or SPEC_KEY not in metadata:
+        raise ModelFileError(
+            f"{path}: a safetensors file, but not a thermal-synth model (no '{SPEC_KEY}' metadata). A checkpoint "
+            "from the original pix2pix/CycleGAN code can be converted with 'thermal-synth import-reference'"
+        )
+    try:
+        data = json.loads(metadata[SPEC_KEY])
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path}: model metadata is not valid JSON: {exc}") from exc
+    return ModelSpec.from_dict(data, source=str(path))
+
+
+def load_model(path: str | Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
+    """Read and validate a model file: its spec and its weights (on the CPU). Never unpickles."""
+    path = Path(path)
+    header, _ = _read_header(path)
+    spec = _spec_from_header(path, header)
+    try:
+        state = safetensors.torch.load_file(str(path), device="cpu")
+    except (safetensors.SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{path}: cannot read the weights: {exc}") from exc
+    bad = [name for name, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ModelFileError(
+            f"{path}: weights contain NaN or infinite values ({shown}); the training run that wrote it diverged "
+            "- use an earlier checkpoint"
+        )
+    return spec, state
+
+
+def apply_run_mode(net: nn.Module, run_mode: str) -> nn.Module:
+    """Put ``net`` in the mode its spec asks for (see :data:`RUN_MODES`); returns it."""
+    if run_mode == "eval":
+        net.eval()
+    elif run_mode == "train-bn":
+        net.train()
+    else:
+        raise ModelFileError(f"unknown run_mode {run_mode!r} (valid: {', '.join(RUN_MODES)})")
+    return net
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelSpec]:
+    """Load a model file into its generator, in the spec's run mode (normally eval), on ``device``."""
+    path = Path(path)
+    spec, state = load_model(path)
+    net = spec.build_generator()
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(
+        f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}"
+        for k in set(state) & set(expected)
+        if state[k].shape != expected[k].shape
+    )
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {_some(missing)}")
+        if unexpected:
+            parts.append(f"unexpected {_some(unexpected)}")
+        if wrong:
+            parts.append(f"wrong shape {_some(wrong)}")
+        raise ModelFileError(f"{path}: weights do not fit architecture {spec.arch}: " + "; ".join(parts))
+    net.load_state_dict(state)
+    net.to(device)
+    apply_run_mode(net, spec.run_mode)
+    return net, spec
+
+
+def _some(items: list[str], limit: int = 6) -> str:
+    return ", ".join(items[:limit]) + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (cache keys for exported graphs and engines)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
