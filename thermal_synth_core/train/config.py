@@ -133,7 +133,7 @@ class TrainConfig:
     seed: int = 0
     device: Literal["cpu", "cuda", "auto"] = "auto"
     resume: str = "auto"
-    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
+    amp: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool = True
     compile: bool = False
     threads: int = 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,7 +218,7 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
     )
     bar = tqdm(
         total=cfg.steps, initial=start_step, desc=f"{cfg.mode} {out.name}", unit="step",
-        disable=not info.is_main, dynamic_ncols=True,
+        disable=not info.is_main or not sys.stderr.isatty(), dynamic_ncols=True,
     )  # fmt: skip
     running: dict[str, torch.Tensor] = {}
     since_log = 0
@@ -240,6 +241,8 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
             running, since_log = {}, 0
             recorder.scalars(done, {**means, "lr": task.lr})
             bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
+            if bar.disable and info.is_main:  # no terminal: one log line instead of a bar
+                log.info("step %d/%d %s", done, cfg.steps, " ".join(f"{k}={v:.3f}" for k, v in means.items()))
 
         if info.is_main and done % cfg.image_every == 0:
             with torch.no_grad():

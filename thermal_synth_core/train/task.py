@@ -29,8 +29,8 @@ def adam(net: nn.Module, cfg: TrainConfig) -> torch.optim.Adam:
 
 
 def resolve_amp(choice: str, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype: on CUDA ``auto`` means bf16 where supported, else fp16; never on CPU unless asked."""
-    if choice == "off":
+    """Autocast dtype (None: fp32). On CUDA ``auto`` means bf16 where supported, else fp16; on CPU, fp32."""
+    if choice == "fp32":
         return None
     if choice == "bf16":
         return torch.bfloat16

@@ -30,7 +30,7 @@ class ValResult:
 
 
 def _unit(t: torch.Tensor) -> np.ndarray:
-    return ((t.detach().float().cpu()[0] + 1.0) * 0.5).clamp(0, 1).numpy()
+    return ((t.detach().float().cpu()[0, 0] + 1.0) * 0.5).clamp(0, 1).numpy()
 
 
 @torch.no_grad()
