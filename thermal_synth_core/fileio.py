@@ -38,6 +38,8 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp creates 0600; give the result the mode a plain open() would (umask applied).
+        tmp.chmod(0o666 & ~_UMASK)
         _fsync_file(tmp)
         tmp.replace(target)
         _fsync_dir(target.parent)
@@ -61,6 +63,16 @@ def atomic_write_text(target: str | Path, text: str) -> None:
 def atomic_write_json(target: str | Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``target`` atomically."""
     atomic_write_text(target, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do it once, at import, before any threads write files.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def _fsync_file(path: Path) -> None:

@@ -38,3 +38,10 @@ def test_temp_keeps_suffix_and_is_hidden(tmp_path: Path) -> None:
 def test_json(tmp_path: Path) -> None:
     atomic_write_json(tmp_path / "m.json", {"a": [1, 2]})
     assert json.loads((tmp_path / "m.json").read_text()) == {"a": [1, 2]}
+
+
+def test_mode_follows_umask_not_mkstemp(tmp_path: Path) -> None:
+    from thermal_synth_core import fileio
+
+    atomic_write_text(tmp_path / "m.txt", "x")
+    assert (tmp_path / "m.txt").stat().st_mode & 0o777 == 0o666 & ~fileio._UMASK

@@ -65,6 +65,8 @@ COARSE_FRAMES = 8
 #: Thermal width of the coarse and fine search passes.
 COARSE_WIDTH = 160
 FINE_WIDTH = 320
+#: Frames whose transforms differ by less than this (mean over a grid, thermal px) agree.
+AGREE_PX = 1.0
 #: Scale search range relative to the image-size ratio.
 SCALE_RANGE = (0.6, 1.7)
 
@@ -238,12 +240,108 @@ def _map(m: Matrix, pts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.asarray(p[:, :2] / p[:, 2:3])
 
 
+@dataclass(frozen=True)
+class _Combined:
+    """Per-frame transforms combined into one: the matrix, inliers and residuals."""
+
+    matrix: Matrix
+    fits: list[FrameFit]  # every frame, with residual and inlier flag filled in
+    mapped: npt.NDArray[np.float64]  # converged frames x grid points x 2
+    inlier: npt.NDArray[np.bool_]  # per converged frame
+    residuals: npt.NDArray[np.float64]  # per converged frame, to the combined transform
+
+
+def _refine_all(
+    pairs: Sequence[FramePair],
+    init: Matrix,
+    model: str,
+    scale: float,
+    *,
+    desc: str,
+    on_frame: Callable[[FrameFit], None] | None = None,
+) -> list[FrameFit]:
+    fits: list[FrameFit] = []
+    for pair in progress(pairs, total=len(pairs), desc=desc, unit="frame"):
+        try:
+            m, corr = refine_frame(pair, init, model, scale)
+            fit = FrameFit(pair.key, m, corr)
+        except cv2.error as exc:
+            fit = FrameFit(pair.key, None, error=f"ECC did not converge ({str(exc).strip().splitlines()[-1]})")
+        fits.append(fit)
+        if on_frame is not None:
+            on_frame(fit)
+    return fits
+
+
+def _combine(fits: list[FrameFit], grid_r: npt.NDArray[np.float64], model: str) -> _Combined:
+    """Find the largest group of frames that agree, least-squares fit ``model`` to them.
+
+    Frames whose ECC correlation is below half the best frame's are not trusted
+    (night frames with little RGB structure). Among the rest, the frame that the
+    most others agree with (mean grid distance within :data:`AGREE_PX`) is the
+    consensus; inliers are the frames close to the median of its group. A plain
+    median over all frames would fail when most frames are poor.
+    """
+    good = [f for f in fits if f.matrix is not None]
+    if not good:
+        raise AlignmentError(
+            "automatic alignment failed on every frame (ECC did not converge); pick a few correspondences by hand "
+            "and pass them with --points"
+        )
+    mapped = np.stack([_map(np.asarray(f.matrix, dtype=np.float64), grid_r) for f in good])  # F x P x 2
+    corr = np.array([f.correlation for f in good])
+    trusted = corr >= 0.5 * float(np.nanmax(corr))
+    dist = np.linalg.norm(mapped[:, None] - mapped[None, :], axis=3).mean(axis=2)  # F x F
+    support = ((dist <= AGREE_PX) & trusted[None, :]).sum(axis=1) + 1e-3 * corr
+    support[~trusted] = -1.0
+    group = (dist[int(np.argmax(support))] <= AGREE_PX) & trusted
+    centre = np.median(mapped[group], axis=0)
+    res = np.linalg.norm(mapped - centre, axis=2).mean(axis=1)
+    inlier = (res <= AGREE_PX) & trusted
+    if int(inlier.sum()) == 0:  # pragma: no cover - the consensus frame is always within its own group
+        inlier[np.argmax(support)] = True
+    src = np.concatenate([grid_r] * int(inlier.sum()))
+    m = fit_transform(src, mapped[inlier].reshape(-1, 2), model)
+    res_final = np.linalg.norm(mapped - _map(m, grid_r), axis=2).mean(axis=1)
+    by_key = {f.key: (float(r), bool(i)) for f, r, i in zip(good, res_final, inlier, strict=True)}
+    frames = [FrameFit(f.key, f.matrix, f.correlation, *by_key[f.key]) if f.key in by_key else f for f in fits]
+    return _Combined(m, frames, mapped, inlier, res_final)
+
+
+def _perspective(combined: _Combined, grid_r: npt.NDArray[np.float64]) -> tuple[float, bool]:
+    """Size (px) of the perspective part the frames agree on, and whether it is significant.
+
+    Each inlier frame's homography minus its best affine approximation is that
+    frame's perspective displacement at the grid points. If the mean over frames
+    is within three standard errors of zero everywhere, the frames do not agree
+    on any perspective, or on less than half a pixel of it, it is noise (or too
+    small to matter), and fitting it would only bend the transform (most visibly
+    outside the thermal view).
+    """
+    maps = combined.mapped[combined.inlier]
+    per_frame = np.stack([m - _map(fit_transform(grid_r, m, "affine"), grid_r) for m in maps])  # K x P x 2
+    mean = per_frame.mean(axis=0)
+    size = float(np.linalg.norm(mean, axis=1).max())
+    if len(maps) < 3:
+        return size, False
+    se = per_frame.std(axis=0, ddof=1) / math.sqrt(len(maps))
+    t = np.linalg.norm(mean, axis=1) / (np.linalg.norm(se, axis=1) + 1e-9)
+    # Below half a pixel inside the view, perspective is not worth its two extra parameters.
+    return size, bool(size > 0.5 and np.any((t > 3.0) & (np.linalg.norm(mean, axis=1) > 0.5)))
+
+
 def estimate_alignment(
     pairs: Sequence[FramePair],
     model: str = "homography",
     on_frame: Callable[[FrameFit], None] | None = None,
 ) -> EstimateResult:
-    """Estimate the rig's RGB -> thermal alignment from frame pairs of one RGB and one thermal size."""
+    """Estimate the rig's RGB -> thermal alignment from frame pairs of one RGB and one thermal size.
+
+    ECC first fits an affine transform per frame (robust: six parameters). For
+    the homography model a second ECC pass starts from the combined affine
+    result; its perspective terms are kept only if the frames agree on them
+    (:func:`_perspective`), otherwise the affine result stands.
+    """
     if model not in MODELS:
         raise AlignmentError(f"unknown transform model {model!r}; valid models: {', '.join(MODELS)}")
     if not pairs:
@@ -255,56 +353,45 @@ def estimate_alignment(
     ranked = sorted(pairs, key=lambda p: -float(np.mean(edge_features(_resize(p.thermal, (160, 128))))))
     init, scale, coarse_score = coarse_search(ranked[:COARSE_FRAMES])
     log.info("coarse search: %.3f RGB px per thermal px, score %.3f", 1.0 / scale, coarse_score)
-    fits: list[FrameFit] = []
-    for pair in progress(pairs, total=len(pairs), desc="align: refine", unit="frame"):
-        try:
-            m, corr = refine_frame(pair, init, model, scale)
-            fit = FrameFit(pair.key, m, corr)
-        except cv2.error as exc:
-            fit = FrameFit(pair.key, None, error=f"ECC did not converge ({str(exc).strip().splitlines()[-1]})")
-        fits.append(fit)
-        if on_frame is not None:
-            on_frame(fit)
-    good = [f for f in fits if f.matrix is not None]
-    if not good:
-        raise AlignmentError(
-            "automatic alignment failed on every frame (ECC did not converge); pick a few correspondences by hand "
-            "and pass them with --points"
+    grid_r = _map(np.asarray(np.linalg.inv(init), dtype=np.float64), _grid(thermal_size))  # RGB points in view
+    affine_fits = _refine_all(pairs, init, "affine", scale, desc="align: refine", on_frame=on_frame)
+    result = _combine(affine_fits, grid_r, "similarity" if model == "similarity" else "affine")
+    method = f"auto ({model}, ECC on edge maps)"
+    extra: dict[str, float] = {}
+    if model == "homography":
+        keep = {f.key for f in result.fits if f.inlier}
+        homography_fits = _refine_all(
+            [p for p in pairs if p.key in keep], result.matrix, "homography", scale, desc="align: perspective"
         )
-    grid_t = _grid(thermal_size)
-    grid_r = _map(
-        np.asarray(np.linalg.inv(init), dtype=np.float64), grid_t
-    )  # RGB points that land inside the thermal view
-    mapped = np.stack([_map(np.asarray(f.matrix, dtype=np.float64), grid_r) for f in good])  # F x P x 2
-    median = np.median(mapped, axis=0)
-    res = np.linalg.norm(mapped - median, axis=2).mean(axis=1)
-    mad = float(np.median(np.abs(res - np.median(res)))) * 1.4826
-    threshold = max(1.0, float(np.median(res)) + 3.0 * mad)
-    inlier = res <= threshold
-    if int(inlier.sum()) == 0:  # pragma: no cover - the median frame is always within the threshold
-        inlier[np.argmin(res)] = True
-    src = np.concatenate([grid_r] * int(inlier.sum()))
-    dst = mapped[inlier].reshape(-1, 2)
-    m = fit_transform(src, dst, model)
-    final = _map(m, grid_r)
-    res_final = np.linalg.norm(mapped - final, axis=2).mean(axis=1)
-    by_key = {f.key: (float(r), bool(i)) for f, r, i in zip(good, res_final, inlier, strict=True)}
-    frames = [FrameFit(f.key, f.matrix, f.correlation, *by_key[f.key]) if f.key in by_key else f for f in fits]
-    inl_res = res_final[inlier]
-    corrs = [f.correlation for f in good]
+        if any(f.matrix is not None for f in homography_fits):
+            candidate = _combine(homography_fits, grid_r, "homography")
+            size, significant = _perspective(candidate, grid_r)
+            extra = {"perspective_px": size, "perspective_significant": float(significant)}
+            if significant:
+                rejected = [f for f in result.fits if f.key not in keep]
+                result = _Combined(
+                    candidate.matrix, candidate.fits + rejected, candidate.mapped, candidate.inlier, candidate.residuals
+                )
+            else:
+                method = "auto (homography requested; perspective not significant, affine kept; ECC on edge maps)"
+    m = result.matrix
+    inl_res = result.residuals[result.inlier]
+    corrs = [f.correlation for f in result.fits if f.matrix is not None]
     quality = {
         "frames": float(len(pairs)),
-        "frames_converged": float(len(good)),
-        "frames_inliers": float(inlier.sum()),
+        "frames_converged": float(sum(1 for f in affine_fits if f.matrix is not None)),
+        "frames_inliers": float(result.inlier.sum()),
         "residual_median_px": float(np.median(inl_res)),
         "residual_max_px": float(np.max(inl_res)),
         "residual_spread_px": float(np.std(inl_res)),
         "ecc_correlation_median": float(np.median(corrs)),
         "coarse_score": float(coarse_score),
         "rgb_px_per_thermal_px": float(1.0 / math.sqrt(abs(np.linalg.det(m[:2, :2])))),
+        **extra,
     }
-    alignment = Alignment.from_matrix(m, rgb_size, thermal_size, f"auto ({model}, ECC on edge maps)", quality)
-    return EstimateResult(alignment, frames)
+    alignment = Alignment.from_matrix(m, rgb_size, thermal_size, method, quality)
+    order = {p.key: i for i, p in enumerate(pairs)}
+    return EstimateResult(alignment, sorted(result.fits, key=lambda f: order[f.key]))
 
 
 def load_pair(key: str, rgb_path: Path, thermal_path: Path) -> FramePair:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -82,3 +83,26 @@ def test_estimate_errors(tmp_path: Path) -> None:
 def test_cli_estimate_needs_root_or_points(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["align", "estimate", "--out", "x.yaml"]) == 1
     assert "--root and --format" in capsys.readouterr().err
+
+
+def _blocks(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    small = rng.random((size[1] // 16, size[0] // 16)).astype(np.float32)
+    return cv2.resize(small, size, interpolation=cv2.INTER_NEAREST)
+
+
+@pytest.mark.parametrize("perspective", [0.0, 4e-5])
+def test_perspective_kept_only_when_frames_agree_on_it(perspective: float) -> None:
+    """A rig with real perspective gets a homography; one without keeps the steadier affine fit."""
+    h = np.array([[0.8, 0.01, -20.0], [-0.008, 0.8, -15.0], [perspective, -perspective / 2, 1.0]])
+    rng = np.random.default_rng(0)
+    pairs = []
+    for i in range(5):
+        rgb = _blocks(rng, (880, 704))
+        thermal = cv2.warpPerspective(rgb, h, (640, 512), flags=cv2.INTER_AREA)
+        pairs.append(FramePair(f"s/{i}", rgb, np.asarray(thermal, np.float32)))
+    result = estimate_alignment(pairs, model="homography")
+    truth = Alignment.from_matrix(h, (880, 704), (640, 512), "truth")
+    assert truth.corner_error(result.alignment) < 0.5
+    kept = result.alignment.quality["perspective_significant"] == 1.0
+    assert kept == (perspective > 0)
+    assert ("affine kept" in result.alignment.method) == (perspective == 0)
