@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: resume with the same command (resume=auto)")
         return 130
+    if not result.is_main:
+        return 0
     best = (
         f"best {cfg.best_metric}={result.best_value:.4f} at step {result.best_step}"
         if result.best_step is not None

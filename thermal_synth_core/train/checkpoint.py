@@ -30,14 +30,15 @@ CHECKPOINT_FORMAT = "thermal-synth-train-checkpoint/1"
 
 def capture_rng() -> dict[str, Any]:
     """The state of every random generator training touches (torch CPU/CUDA, NumPy, Python)."""
-    np_state = np.random.get_state()
+    _, keys, pos, has_gauss, cached_gaussian = np.random.get_state(legacy=True)
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
+        # Plain tensors and numbers, so torch.load(weights_only=True) reads them back.
         "numpy": {
-            "keys": torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)),
-            "pos": int(np_state[2]),
-            "has_gauss": int(np_state[3]),
-            "cached_gaussian": float(np_state[4]),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
         },
         "python": random.getstate(),
     }

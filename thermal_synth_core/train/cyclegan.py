@@ -86,9 +86,9 @@ class CycleGANTask(Task):
         """G_A, RGB -> thermal."""
         return self.G_A
 
-    def _d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        loss_real = self.gan(D(real), True)
-        loss_fake = self.gan(D(fake.detach()), False)
+    def _d_loss(self, disc: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        loss_real: torch.Tensor = self.gan(disc(real), True)
+        loss_fake: torch.Tensor = self.gan(disc(fake.detach()), False)
         return (loss_real + loss_fake) * 0.5
 
     def train_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -97,16 +97,16 @@ class CycleGANTask(Task):
         m = self.cfg.model
         real_a = self.to_device(batch["rgb"])
         real_b = self.to_device(batch["thermal"])
-        G_A, G_B = self.run["G_A"], self.run["G_B"]
+        g_a, g_b = self.run["G_A"], self.run["G_B"]
 
         self.set_requires_grad(self.D_A, False)
         self.set_requires_grad(self.D_B, False)
         self.opt_G.zero_grad(set_to_none=True)
         with self.autocast():
-            fake_b = G_A(real_a)
-            rec_a = G_B(fake_b)
-            fake_a = G_B(real_b)
-            rec_b = G_A(fake_a)
+            fake_b = g_a(real_a)
+            rec_a = g_b(fake_b)
+            fake_a = g_b(real_b)
+            rec_b = g_a(fake_a)
             loss_g_a = self.gan(self.raw["D_A"](fake_b), True)
             loss_g_b = self.gan(self.raw["D_B"](fake_a), True)
             loss_cycle_a = F.l1_loss(rec_a, real_a) * lc.lambda_cycle
@@ -114,8 +114,8 @@ class CycleGANTask(Task):
             loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b
             losses = {"G_A": loss_g_a, "G_B": loss_g_b, "cycle_A": loss_cycle_a, "cycle_B": loss_cycle_b}
             if lc.lambda_identity > 0:
-                idt_a = G_A(_match_channels(real_b, m.input_nc))
-                idt_b = G_B(_match_channels(real_a, m.output_nc))
+                idt_a = g_a(_match_channels(real_b, m.input_nc))
+                idt_b = g_b(_match_channels(real_a, m.output_nc))
                 loss_idt_a = F.l1_loss(idt_a, real_b) * lc.lambda_cycle * lc.lambda_identity
                 loss_idt_b = F.l1_loss(idt_b, real_a) * lc.lambda_cycle * lc.lambda_identity
                 loss_g = loss_g + loss_idt_a + loss_idt_b

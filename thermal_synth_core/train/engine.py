@@ -70,14 +70,17 @@ class TrainResult:
     model_path: Path
     best_model_path: Path | None
     seconds: float
+    is_main: bool = True
 
 
 def train(cfg: TrainConfig) -> TrainResult:
     """Run (or resume) the training described by ``cfg``; see the module docstring for outputs."""
     info = distributed.setup(cfg.device)
+    threads = torch.get_num_threads()
     try:
         return _train(cfg, info)
     finally:
+        torch.set_num_threads(threads)  # cfg.threads must not outlive the run (tests train in-process)
         distributed.teardown()
 
 
@@ -155,6 +158,7 @@ def _model_spec(cfg: TrainConfig, manifest: Manifest, step: int, val: dict[str, 
 def _save_state(
     path: Path,
     task: Task,
+    *,
     cfg: TrainConfig,
     step: int,
     best: dict[str, Any],
@@ -208,8 +212,8 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
     # -- the loop -----------------------------------------------------------------------------
     batches = make_loader(
         train_ds,
-        cfg.batch_size,
-        cfg.seed,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
         start_item=start_step * cfg.batch_size,
         workers=cfg.data.workers,
         pin_memory=cfg.data.pin_memory and info.device.type == "cuda",
@@ -254,18 +258,19 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
             last_val = result.values
             recorder.scalars(done, last_val, kind="val")
             recorder.images(done, "val", result.rows)
-            value = last_val.get(cfg.best_metric)
-            if value is not None and not math.isnan(value):
-                if best["value"] is None or sign * value > sign * float(best["value"]):
-                    best = {"step": done, "value": value}
-                    save_model(best_model_path, task.generator, _model_spec(cfg, manifest, done, last_val))
-                    # Only rank 0 validates, so this write cannot be collective.
-                    _save_state(out / "checkpoints" / "best.pt", task, cfg, done, best, info, gather=False)
+            value = last_val.get(cfg.best_metric, math.nan)
+            if not math.isnan(value) and (best["value"] is None or sign * value > sign * float(best["value"])):
+                best = {"step": done, "value": value}
+                save_model(best_model_path, task.generator, _model_spec(cfg, manifest, done, last_val))
+                # Only rank 0 validates, so this write cannot be collective.
+                _save_state(
+                    out / "checkpoints" / "best.pt", task, cfg=cfg, step=done, best=best, info=info, gather=False
+                )
 
         if done % cfg.save_every == 0 or final:
             if info.is_main:
                 save_model(model_path, task.generator, _model_spec(cfg, manifest, done, last_val))
-            _save_state(out / "checkpoints" / "latest.pt", task, cfg, done, best, info)
+            _save_state(out / "checkpoints" / "latest.pt", task, cfg=cfg, step=done, best=best, info=info)
         bar.update(1)
 
     bar.close()
@@ -282,4 +287,5 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
         model_path=model_path,
         best_model_path=best_model_path if best["step"] is not None else None,
         seconds=time.monotonic() - started,
+        is_main=info.is_main,
     )

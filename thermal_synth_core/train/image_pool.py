@@ -26,8 +26,8 @@ class ImagePool:
         if self.size == 0:
             return images
         out: list[torch.Tensor] = []
-        for image in images.detach():
-            image = image.unsqueeze(0)
+        for single in images.detach():
+            image = single.unsqueeze(0)
             if len(self.images) < self.size:
                 self.images.append(image.clone())
                 out.append(image)

@@ -51,7 +51,9 @@ def warm_weighted_l1(fake: torch.Tensor, real: torch.Tensor, warm_weight: float,
     return (weight * diff).sum() / weight.sum()
 
 
-def gaussian_window(size: int = 11, sigma: float = 1.5, channels: int = 1, device: torch.device | None = None) -> torch.Tensor:
+def gaussian_window(
+    size: int = 11, sigma: float = 1.5, channels: int = 1, device: torch.device | None = None
+) -> torch.Tensor:
     """A normalised 2-D Gaussian kernel shaped for a depthwise ``conv2d``."""
     coords = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2.0
     g = torch.exp(-(coords**2) / (2 * sigma**2))
@@ -60,7 +62,9 @@ def gaussian_window(size: int = 11, sigma: float = 1.5, channels: int = 1, devic
     return window.expand(channels, 1, size, size).contiguous()
 
 
-def ssim_torch(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: torch.Tensor | None = None) -> torch.Tensor:
+def ssim_torch(
+    a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean SSIM of two N x C x H x W batches in [0, data_range] (Gaussian 11x11, sigma 1.5; valid region)."""
     channels = a.shape[1]
     if window is None or window.shape[0] != channels:

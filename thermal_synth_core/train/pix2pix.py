@@ -66,19 +66,19 @@ class Pix2PixTask(Task):
         lc = self.cfg.loss
         real_a = self.to_device(batch["rgb"])
         real_b = self.to_device(batch["thermal"])
-        G, D = self.run["G"], self.run["D"]
-        D_for_G = self.raw["D"]  # G's GAN term: no DDP gradient sync needed for a frozen D
+        net_g, net_d = self.run["G"], self.run["D"]
+        net_d_frozen = self.raw["D"]  # G's GAN term: no DDP gradient sync needed for a frozen D
 
         with self.autocast():
-            fake_b = G(real_a)
+            fake_b = net_g(real_a)
 
         # D: real pairs -> 1, fake pairs -> 0.
         self.set_requires_grad(self.D, True)
         self.opt_D.zero_grad(set_to_none=True)
         with self.autocast():
-            pred_fake = D(torch.cat((real_a, fake_b.detach()), 1))
+            pred_fake = net_d(torch.cat((real_a, fake_b.detach()), 1))
             loss_d_fake = self.gan(pred_fake, False)
-            pred_real = D(torch.cat((real_a, real_b), 1))
+            pred_real = net_d(torch.cat((real_a, real_b), 1))
             loss_d_real = self.gan(pred_real, True)
             loss_d = (loss_d_fake + loss_d_real) * 0.5
         self.backward_step(loss_d, self.opt_D)
@@ -87,7 +87,7 @@ class Pix2PixTask(Task):
         self.set_requires_grad(self.D, False)
         self.opt_G.zero_grad(set_to_none=True)
         with self.autocast():
-            loss_g_gan = self.gan(D_for_G(torch.cat((real_a, fake_b), 1)), True)
+            loss_g_gan = self.gan(net_d_frozen(torch.cat((real_a, fake_b), 1)), True)
             loss_g_l1 = warm_weighted_l1(fake_b, real_b, lc.warm_weight, lc.warm_threshold) * lc.lambda_l1
             loss_g = loss_g_gan + loss_g_l1
             losses = {"D_real": loss_d_real, "D_fake": loss_d_fake, "G_GAN": loss_g_gan, "G_L1": loss_g_l1}

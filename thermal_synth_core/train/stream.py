@@ -23,17 +23,25 @@ __all__ = ["EpochDataset", "KeyedDataset", "StreamSampler", "make_loader"]
 class EpochDataset(Protocol):
     """A map-style dataset whose augmentation depends on the epoch (``set_epoch``)."""
 
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """Number of items in one epoch."""
+        ...
 
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """One item, augmented for the current epoch."""
+        ...
 
-    def set_epoch(self, epoch: int) -> None: ...
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose augmentation stream ``__getitem__`` draws from."""
+        ...
 
 
 class StreamSampler(Sampler[tuple[int, int]]):
     """Yields ``(epoch, index)`` keys forever, starting at item ``start`` of this rank's stream."""
 
-    def __init__(self, size: int, seed: int, start: int = 0, rank: int = 0, world_size: int = 1, shuffle: bool = True):
+    def __init__(
+        self, size: int, seed: int, start: int = 0, *, rank: int = 0, world_size: int = 1, shuffle: bool = True
+    ) -> None:
         if size < 1:
             raise ValueError("cannot stream an empty dataset")
         self.size = size
@@ -76,7 +84,7 @@ class KeyedDataset(Dataset[dict[str, Any]]):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:  # type: ignore[override]
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
         epoch, index = key
         self.dataset.set_epoch(epoch)
         return self.dataset[index]
@@ -84,6 +92,7 @@ class KeyedDataset(Dataset[dict[str, Any]]):
 
 def make_loader(
     dataset: EpochDataset,
+    *,
     batch_size: int,
     seed: int,
     start_item: int,
@@ -93,7 +102,7 @@ def make_loader(
     world_size: int = 1,
 ) -> Iterator[dict[str, Any]]:
     """An endless iterator of collated batches starting at this rank's ``start_item``."""
-    sampler = StreamSampler(len(dataset), seed, start_item, rank, world_size)
+    sampler = StreamSampler(len(dataset), seed, start_item, rank=rank, world_size=world_size)
     loader = DataLoader(
         KeyedDataset(dataset),
         batch_size=batch_size,

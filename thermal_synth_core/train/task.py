@@ -62,7 +62,8 @@ class Task:
     def place_networks(self) -> None:
         """Move every network to the device and memory format (before optimisers are built)."""
         for net in self.networks.values():
-            net.to(self.device, memory_format=self.memory_format)
+            net.to(self.device)
+            net.to(memory_format=self.memory_format)  # type: ignore[call-overload]  # missing from torch's stubs
 
     def finish_setup(self) -> None:
         """Schedulers, then DDP/compile wrappers (after optimisers exist)."""
@@ -95,7 +96,7 @@ class Task:
 
     def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         """Backward and optimiser step through the grad scaler (a plain step when it is disabled)."""
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.step(optimizer)
 
     def end_step(self) -> None:

@@ -34,7 +34,9 @@ def _unit(t: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def validate(generator: nn.Module, dataset: PairedDataset, device: torch.device, max_frames: int, grid_rows: int = 4) -> ValResult:
+def validate(
+    generator: nn.Module, dataset: PairedDataset, device: torch.device, max_frames: int, grid_rows: int = 4
+) -> ValResult:
     """Run ``generator`` over up to ``max_frames`` frames of ``dataset``; restore its train/eval mode after."""
     was_training = generator.training
     generator.eval()
