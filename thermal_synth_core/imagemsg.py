@@ -16,6 +16,7 @@ messages read from bags with rosbags; the node uses the same functions
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
@@ -125,12 +126,26 @@ def stamp_ns(header: Any) -> int:
 
 def _buffer(data: Any) -> U8Image:
     """``data`` as a flat uint8 array without copying when it supports the buffer protocol."""
-    if isinstance(data, np.ndarray):
-        return data.reshape(-1).view(np.uint8) if data.dtype != np.uint8 else data.reshape(-1)
     try:
-        return np.frombuffer(data, dtype=np.uint8)
-    except TypeError:  # a plain list of ints (hand-built messages)
-        return np.asarray(data, dtype=np.uint8).reshape(-1)
+        if isinstance(data, np.ndarray):
+            return data.reshape(-1).view(np.uint8) if data.dtype != np.uint8 else data.reshape(-1)
+        try:
+            return np.frombuffer(data, dtype=np.uint8)
+        except (TypeError, ValueError, BufferError):  # a list of ints (hand-built), a strided view
+            return np.asarray(data, dtype=np.uint8).reshape(-1)
+    except (TypeError, ValueError, OverflowError, BufferError) as exc:
+        # None, text, object arrays, or ints outside 0..255: not image bytes.
+        raise MessageError(f"image data is not a byte sequence ({type(data).__name__}: {exc})") from None
+
+
+def _int_field(msg: Any, name: str) -> int:
+    """An integer message field; anything else (text, None, 2.5) is a malformed message, not a crash."""
+    value = getattr(msg, name, None)
+    try:
+        return operator.index(value)
+    except TypeError:
+        shown = repr(value)[:40]
+        raise MessageError(f"image field {name!r} must be an integer, got {type(value).__name__} {shown}") from None
 
 
 def _check_size(height: int, width: int, nbytes: int, what: str) -> None:
@@ -149,7 +164,7 @@ def image_to_array(msg: Any) -> tuple[npt.NDArray[Any], Encoding]:
     result may therefore be a non-contiguous view of ``msg.data``.
     """
     enc = encoding_info(str(msg.encoding))
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    height, width, step = _int_field(msg, "height"), _int_field(msg, "width"), _int_field(msg, "step")
     _check_size(height, width, height * max(step, 0), f"{msg.encoding} image")
     row = width * enc.bytes_per_pixel
     if step < row:
