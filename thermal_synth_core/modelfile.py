@@ -351,7 +351,7 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
         raise ModelFileError(f"cannot read model file {path}: {exc}") from exc
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(f"{path}: not a safetensors model file (corrupted header: {exc})") from exc
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: not a safetensors model file (header is not a JSON object)")
@@ -387,7 +387,7 @@ def _spec_from_header(path: Path, header: Mapping[str, Any]) -> ModelSpec:
         )
     try:
         data = json.loads(metadata[SPEC_KEY])
-    except (TypeError, json.JSONDecodeError) as exc:
+    except (TypeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(f"{path}: model metadata is not valid JSON: {exc}") from exc
     return ModelSpec.from_dict(data, source=str(path))
 
