@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.data.synth_cache import synth_dataset
+from tests.ros.conftest import probe  # noqa: F401  (the ROS tests' probe node fixture, for the node fault tests)
 from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
 
 
