@@ -140,7 +140,7 @@ def _buffer(data: Any) -> U8Image:
 
 def _int_field(msg: Any, name: str) -> int:
     """An integer message field; anything else (text, None, 2.5) is a malformed message, not a crash."""
-    value = getattr(msg, name, None)
+    value: Any = getattr(msg, name, None)
     try:
         return operator.index(value)
     except TypeError:
