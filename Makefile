@@ -17,12 +17,16 @@ TRT_STUBS_VERSION := 10.13.0.35.1
 # it at all: parameters named `in`, and a required parameter after defaulted ones. Fix them in place.
 TRT_STUBS_FIX := s/(\(self(: IPluginV3)?, )in: /\1in_: /; s/channel_axis: int\) -> IScaleLayer/channel_axis: int = ...) -> IScaleLayer/
 PYTEST_ARGS ?=
+# make soak: node soak run (seconds, output folder); make fuzz: hypothesis examples x FUZZ_SCALE.
+SOAK_SECONDS ?= 600
+SOAK_OUT ?= bench/results
+FUZZ_SCALE ?= 40
 
 # Large images over Fast DDS need the LARGE_DATA builtin transports on every participant.
 export FASTDDS_BUILTIN_TRANSPORTS ?= LARGE_DATA
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install test lint typecheck pytest demo bench clean help
+.PHONY: install test lint typecheck pytest demo bench soak fuzz clean help
 
 help:
 	@echo "make demo     install if needed, then run the whole system on the embedded model (demo_out/)"
@@ -30,6 +34,8 @@ help:
 	@echo "make install  create .venv and install everything (idempotent)"
 	@echo "make lint     ruff check + format check"
 	@echo "make bench    run every benchmark, JSON results under bench/results/"
+	@echo "make soak     run the node for SOAK_SECONDS (600) on a 30 Hz camera; JSON + PNG in SOAK_OUT"
+	@echo "make fuzz     the fuzz tests with FUZZ_SCALE (40) times the examples of make test"
 
 install: $(STAMP)
 
@@ -61,6 +67,13 @@ demo: install
 
 bench: install
 	$(VENV)/bin/thermal-synth bench all --out bench/results
+
+soak: install
+	$(PY) -m thermal_synth_ros.soak --duration $(SOAK_SECONDS) --out $(SOAK_OUT)
+
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz FUZZ_SCALE=$(FUZZ_SCALE) $(PY) -m pytest tests/robust -k fuzz \
+		--hypothesis-show-statistics -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
 	rm -rf build install log .pytest_cache .mypy_cache .ruff_cache
