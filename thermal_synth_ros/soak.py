@@ -13,7 +13,7 @@ thermal arrival, both on this process's monotonic clock). The first
 ``--warmup`` seconds (model load, ONNX export, allocator and DDS pools
 filling, the 64-frame real-thermal buffer) are excluded from the memory
 growth and latency figures; growth compares the median RSS of the first and
-last five samples after warm-up. Results go to ``OUT/NAME.json`` (summary and
+last 5 % of the samples after warm-up (at least five each). Results go to ``OUT/NAME.json`` (summary and
 per-second samples) and ``OUT/NAME.png`` (RSS and latency over time).
 
 "Errors" counts every frame the node rejected or failed on, every ``[ERROR]``
@@ -492,8 +492,9 @@ def _summarise(
         "node_needed_sigkill": killed,
         "first_log_errors": log_errors[:10],
     }
-    # Medians of the first and last few samples: RSS moves +-10 MiB second to second with the frames in flight.
-    k = max(1, min(5, len(steady_rss) // 3))
+    # Medians of the first and last 5 % of the samples (at least 5): RSS moves +-10 MiB second to second
+    # with the frames in flight, so single samples would make a noisy growth figure.
+    k = max(1, min(max(5, len(steady_rss) // 20), len(steady_rss) // 3))
     start_mib = float(np.median(steady_rss[:k])) if steady_rss else math.nan
     end_mib = float(np.median(steady_rss[-k:])) if steady_rss else math.nan
     growth = end_mib - start_mib
