@@ -154,7 +154,8 @@ def _node_process(model: Path, backend: str, env: dict[str, str], log_path: Path
         "-r", f"rgb/image:={RGB_TOPIC}", "-r", f"real_thermal/image:={THERMAL_TOPIC}",
     ]  # fmt: skip
     with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        # Our own interpreter and module, arguments as a list: no shell, nothing from outside.
+        proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: S603
         try:
             yield proc
         finally:
