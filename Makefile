@@ -36,7 +36,7 @@ help:
 	@echo "make bench    run every benchmark, JSON results under bench/results/"
 	@echo "make default-model  retrain the embedded demo model from procedural scenes (~30 min on 2 CPU cores)"
 	@echo "make soak     run the node for SOAK_SECONDS (600) on a 30 Hz camera; JSON + PNG in SOAK_OUT"
-	@echo "make fuzz     the fuzz tests with FUZZ_SCALE (40) times the examples of make test"
+	@echo "make fuzz     the fuzz and security tests with FUZZ_SCALE (40) times the examples of make test"
 
 install: $(STAMP)
 
@@ -84,7 +84,7 @@ soak: install
 	$(PY) -m thermal_synth_ros.soak --duration $(SOAK_SECONDS) --out $(SOAK_OUT)
 
 fuzz: install
-	HYPOTHESIS_PROFILE=fuzz FUZZ_SCALE=$(FUZZ_SCALE) $(PY) -m pytest tests/robust -k fuzz \
+	HYPOTHESIS_PROFILE=fuzz FUZZ_SCALE=$(FUZZ_SCALE) $(PY) -m pytest tests/robust -k "fuzz or security" \
 		--hypothesis-show-statistics -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
