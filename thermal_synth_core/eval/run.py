@@ -189,6 +189,10 @@ def open_synthesizer(model: str | Path | None, backend: str = "auto", device: st
 def _topics(source: BagSource, options: EvalOptions) -> tuple[TopicInfo, TopicInfo | None, TopicInfo | None]:
     rgb = source.require(options.rgb_topic, "RGB", RGB_TYPES)
     thermal = source.require(options.thermal_topic, "real thermal", THERMAL_TYPES) if options.thermal_topic else None
+    if thermal is not None and thermal.name == rgb.name:
+        raise BagError(
+            f"--thermal-topic and --rgb-topic are both {rgb.name}; the real thermal camera has its own topic"
+        )
     mask: TopicInfo | None = None
     if options.mask_topic == "auto":
         found = source.find(DEFAULT_MASK_TOPIC)
@@ -196,6 +200,8 @@ def _topics(source: BagSource, options: EvalOptions) -> tuple[TopicInfo, TopicIn
             mask = found
     elif options.mask_topic:
         mask = source.require(options.mask_topic, "warm mask", MASK_TYPES)
+        if mask.name in (rgb.name, thermal.name if thermal else None):
+            raise BagError(f"--mask-topic {mask.name} is already the RGB or real thermal topic")
     return rgb, thermal, mask
 
 
