@@ -54,9 +54,15 @@ def register(sub: Any) -> None:
         help="warm-object mask topic (mono8) for the warm contrast; 'auto' uses /thermal/warm_mask when the bag "
         "has it, 'none' disables it",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder for the report")
     p.add_argument(
-        "--write-bag", default=None, metavar="OUT", help="write a bag with the input topics plus the synthetic topics"
+        "--out", required=True, metavar="DIR", help="output folder: metrics.json, frames.csv, samples/, report.html"
+    )
+    p.add_argument(
+        "--write-bag",
+        default=None,
+        metavar="OUT",
+        help="write a new rosbag2 folder OUT (never overwritten): the input topics plus /thermal_synth/image "
+        "and /thermal_synth/image_color",
     )
     p.add_argument(
         "--write-storage",
