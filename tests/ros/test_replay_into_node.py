@@ -55,7 +55,9 @@ def test_replayed_drive_comes_back_as_synthetic_thermal_with_the_original_stamps
         *("-r", f"rgb/image:={BAG_TOPICS['rgb']}", "-r", f"real_thermal/image:={BAG_TOPICS['thermal']}"),
     ]
     synthetic = Collector(probe, Image, "thermal/image", depth=100)
-    node = subprocess.Popen(cmd, env=ros_env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    node = subprocess.Popen(
+        cmd, env=ros_env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
 
         def on_graph() -> bool:

@@ -294,6 +294,17 @@ class _Reader(threading.Thread):
                 work.frame_id = thermal_frame_id  # the synthetic image lives in the thermal camera's frame
             return self._put(work)
 
+        def forget(work: _Work) -> None:
+            """A rejected RGB frame no longer needs its partners (they are neither decoded nor kept for it)."""
+            for pair, users, cache in (
+                (plan.thermal_for.get(work.index), thermal_users, thermal_cache),
+                (plan.mask_for.get(work.index), mask_users, mask_cache),
+            ):
+                if pair is not None:
+                    users[pair.b] -= 1
+                    if users[pair.b] == 0:
+                        cache.pop(pair.b, None)
+
         def flush_ready() -> bool:
             return all(release(waiting.pop(i)) for i in [i for i, w in waiting.items() if ready(w)])
 
@@ -318,20 +329,22 @@ class _Reader(threading.Thread):
                         continue
                     work = self._rgb(record, k)
                     if work.blob is None:
-                        self._put(work)  # rejected: passes straight through to be counted
+                        forget(work)  # rejected: passes straight through to be counted
+                        if not self._put(work):
+                            return
                     elif ready(work):
                         if not release(work):
                             return
                     else:
                         waiting[k] = work
                 elif self.thermal is not None and topic == self.thermal.name:
-                    if k in thermal_users:
+                    if thermal_users.get(k, 0) > 0:
                         thermal_cache[k] = self._thermal(record, k)
                         if not thermal_frame_id and thermal_cache[k][0] is not None:
                             thermal_frame_id = str(self.source.deserialize(record).header.frame_id)
                         if not flush_ready():
                             return
-                elif self.mask is not None and topic == self.mask.name and k in mask_users:
+                elif self.mask is not None and topic == self.mask.name and mask_users.get(k, 0) > 0:
                     mask_cache[k] = self._mask(record)
                     if not flush_ready():
                         return

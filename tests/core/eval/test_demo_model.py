@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.core.eval.conftest import RGB_TOPIC, THERMAL_TOPIC, synth_drive

@@ -184,3 +184,42 @@ def test_ros1_bag_is_evaluated_and_converted_for_write_bag(tmp_path: Path, small
         stamps = [m.header.stamp for m in msgs]
     assert [s.sec * 1_000_000_000 + s.nanosec for s in stamps] == drive.stamps[DRIVE_RGB]
     assert next((tmp_path / "ros2").glob("*.mcap"))  # ROS 1 input -> mcap unless asked otherwise
+
+
+def test_bad_messages_are_counted_and_skipped_like_in_the_node(tmp_path: Path, small_model: Path) -> None:
+    from rosbags.highlevel import AnyReader
+    from rosbags.rosbag2 import Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    drive = write_drive(tmp_path, "mcap", rgb_frames=6, with_text=False)
+    store = get_typestore(Stores.ROS2_KILTED)
+    broken = tmp_path / "broken"
+    with AnyReader([drive.path]) as reader, Writer(broken, version=9) as writer:
+        conns = {c.topic: writer.add_connection(c.topic, c.msgtype, typestore=store) for c in reader.connections}
+        seen = {DRIVE_RGB: 0, DRIVE_THERMAL: 0}
+        for conn, t, raw in reader.messages():
+            msg = reader.deserialize(raw, conn.msgtype)
+            if seen[conn.topic] == 2:
+                msg.encoding = "rgb8" if conn.topic == DRIVE_THERMAL else "nonsense"
+            seen[conn.topic] += 1
+            writer.write(conns[conn.topic], t, store.serialize_cdr(msg, conn.msgtype))
+    result = evaluate(
+        _options(
+            broken,
+            tmp_path / "o",
+            rgb_topic=DRIVE_RGB,
+            thermal_topic=DRIVE_THERMAL,
+            write_bag=tmp_path / "out_bag",
+            model=small_model,
+            backend="torch",
+        )
+    )
+    counts = result.summary["counts"]
+    assert (counts["read"], counts["synthesized"], counts["rgb_rejected"], counts["thermal_rejected"]) == (6, 5, 1, 1)
+    assert "unsupported image encoding 'nonsense'" in counts["first_rejections"]["rgb"]
+    assert "rgb8 is not a thermal encoding" in counts["first_rejections"]["thermal"]
+    statuses = [r["status"] for r in result.rows]
+    assert statuses[2].startswith("RGB frame rejected: unsupported image encoding 'nonsense'")
+    assert any(s.startswith("real thermal frame rejected: rgb8 is not a thermal encoding") for s in statuses)
+    with AnyReader([tmp_path / "out_bag"]) as reader:
+        assert reader.topics["/thermal_synth/image"].msgcount == 5
