@@ -198,7 +198,7 @@ def test_bad_messages_are_counted_and_skipped_like_in_the_node(tmp_path: Path, s
         conns = {c.topic: writer.add_connection(c.topic, c.msgtype, typestore=store) for c in reader.connections}
         seen = {DRIVE_RGB: 0, DRIVE_THERMAL: 0}
         for conn, t, raw in reader.messages():
-            msg = reader.deserialize(raw, conn.msgtype)
+            msg: Any = reader.deserialize(raw, conn.msgtype)
             if seen[conn.topic] == 2:
                 msg.encoding = "rgb8" if conn.topic == DRIVE_THERMAL else "nonsense"
             seen[conn.topic] += 1
