@@ -259,13 +259,24 @@ def _summary_table(metrics: dict[str, Any]) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _strips(samples: Sequence[Sample], role: str, caption: str) -> str:
+def _caption(sample: Sample, t0_ns: int) -> str:
+    row = sample.row
+    text = f"frame {sample.index} · t = {(row['rgb_stamp_ns'] - t0_ns) / 1e9:.2f} s · "
+    if row.get("model_warm_iou") is None:
+        return text + str(row.get("status", ""))
+    return text + " · ".join(
+        f"{METRIC_INFO[k].label} {_fmt(row[f'model_{k}'], k)} (grayscale {_fmt(row[f'baseline_{k}'], k)})"
+        for k in ("warm_iou", "ssim", "l1")
+    )
+
+
+def _strips(samples: Sequence[Sample], role: str, caption: str, t0_ns: int) -> str:
     chosen = [s for s in samples if s.role == role]
     if not chosen:
         return ""
     parts = [
         f'<figure class="strip"><img alt="frame {s.index}" src="{_jpeg_uri(s.png)}">'
-        f"<figcaption>frame {s.index} · {_e(s.row.get('status', ''))}</figcaption></figure>"
+        f"<figcaption>{_e(_caption(s, t0_ns))}</figcaption></figure>"
         for s in chosen
     ]
     return f"<p>{_e(caption)}</p>" + "".join(parts)
@@ -367,6 +378,7 @@ def render_report(result: EvalResult) -> str:
     model_name = summary["model"]["path"].rsplit("/", 1)[-1]
     bag_name = summary["bag"]["path"].rstrip("/").rsplit("/", 1)[-1]
     counts = summary["counts"]
+    t0 = rows[0]["rgb_stamp_ns"] if rows else 0
     parts: list[str] = []
     if not summary["complete"]:
         parts.append(f'<div class="notice error"><b>Incomplete:</b> {_e(summary["error"])}</div>')
@@ -399,15 +411,15 @@ def render_report(result: EvalResult) -> str:
         )
     parts.append(
         "<h2>Best frames</h2>"
-        + (_strips(result.samples, "best", "Highest warm-region IoU of the model.") or "<p>–</p>")
+        + (_strips(result.samples, "best", "Highest warm-region IoU of the model.", t0) or "<p>–</p>")
     )
     parts.append(
         "<h2>Worst frames</h2>"
-        + (_strips(result.samples, "worst", "Lowest warm-region IoU of the model: where it fails.") or "<p>–</p>")
+        + (_strips(result.samples, "worst", "Lowest warm-region IoU of the model: where it fails.", t0) or "<p>–</p>")
     )
     parts.append(
         "<h2>Across the drive</h2>"
-        + (_strips(result.samples, "sample", "Frames spread evenly over the drive.") or "<p>–</p>")
+        + (_strips(result.samples, "sample", "Frames spread evenly over the drive.", t0) or "<p>–</p>")
     )
     parts.append("<h2>What the metrics mean</h2>" + _explanations())
     parts.append("<h2>Where the numbers come from</h2>" + _provenance(summary))
