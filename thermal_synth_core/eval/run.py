@@ -3,10 +3,12 @@
 Two passes over the bag. The first reads only header stamps and pairs frames
 (:mod:`.plan`). The second is a pipeline: a reader thread deserialises, decodes
 and preprocesses frames (and hands every message to ``--write-bag``); the main
-thread runs the network on batches; a small thread pool normalises and scores
-frames while the next batch runs. Decoding, OpenCV and ONNX Runtime release the
-GIL, so the stages overlap even on two cores (``thermal-synth bench evaluate``
-measures it against the plain frame-by-frame loop).
+thread runs the network on batches, on the CPU with its own share of ONNX
+Runtime threads; a thread pool on the remaining cores normalises and scores
+frames while the next batch runs. Decoding, OpenCV, NumPy and ONNX Runtime
+release the GIL, so the lanes overlap; memory stays bounded by a few batches
+whatever the drive's length (``thermal-synth bench evaluate`` measures it
+against the plain frame-by-frame loop).
 
 Per-frame failures (an undecodable message, a bad encoding) are counted and
 skipped, as in the node. A bag that breaks part-way still gets its outputs for
@@ -16,6 +18,7 @@ the frames read before the damage, then a :class:`BagError` says how far it got.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime
 import heapq
 import logging
@@ -53,6 +56,7 @@ from thermal_synth_core.eval.panels import frame_strip
 from thermal_synth_core.eval.plan import FramePlan, make_plan, scan
 from thermal_synth_core.eval.writebag import SyntheticBagWriter, output_storage
 from thermal_synth_core.infer import Synthesizer
+from thermal_synth_core.infer.backends import Backend, OnnxRuntimeBackend
 from thermal_synth_core.infer.backends.onnxruntime_backend import usable_cpus
 from thermal_synth_core.ui import progress
 
@@ -89,7 +93,9 @@ class EvalOptions:
     batch: int | None = None
     """Frames per network call (default: the backend's maximum batch)."""
     workers: int | None = None
-    """Scoring threads (default: the usable CPU cores)."""
+    """Scoring threads (default: the usable CPU cores left after the network's; 0 scores in the main thread)."""
+    network_threads: int | None = None
+    """ONNX Runtime threads of the network on the CPU (default: a third of the usable cores, at least 1)."""
     report: bool = True
     show_progress: bool | None = None
 
@@ -124,13 +130,20 @@ class FrameOutcome:
 
 @dataclass
 class Sample:
-    """A labelled strip kept for the report and the samples folder (PNG-encoded only when asked for)."""
+    """A frame kept for the report and the samples folder; its strip is drawn and encoded only when asked for.
+
+    Most best/worst candidates are pushed out by better (or worse) frames later in
+    the drive, so drawing on demand keeps that work off the per-frame path.
+    """
 
     index: int
     role: str
     """``sample`` (spread over the drive), ``best`` or ``worst``."""
-    strip: npt.NDArray[np.uint8]
     row: dict[str, Any]
+    title: str
+    images: tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32], npt.NDArray[np.float32] | None]
+    """RGB view, synthetic and real (AGC-normalised) frames."""
+    colormap: str = "ironbow"
     _png: bytes | None = None
 
     @property
@@ -139,10 +152,16 @@ class Sample:
         return f"frame_{self.index:06d}.png"
 
     @property
+    def strip(self) -> npt.NDArray[np.uint8]:
+        """The labelled strip (BGR): RGB | synthetic | real | |error|."""
+        rgb_view, synthetic01, real01 = self.images
+        return frame_strip(rgb_view, synthetic01, real01, title=self.title, colormap=self.colormap)
+
+    @property
     def png(self) -> bytes:
-        """The strip as PNG bytes (encoded once; most best/worst candidates are dropped before that)."""
+        """The strip as PNG bytes (encoded once)."""
         if self._png is None:
-            ok, png = cv2.imencode(".png", self.strip, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+            ok, png = cv2.imencode(".png", self.strip, [cv2.IMWRITE_PNG_COMPRESSION, 1])
             if not ok:
                 raise DataError(f"cannot encode the sample image of frame {self.index}")
             self._png = bytes(png.tobytes())
@@ -407,9 +426,7 @@ def _score(
     else:
         size = synth.output_size
     synthetic01 = scoring.normalised(scoring.to_size(thermal, size))
-    # The baseline as 16-bit luminance: the AGC's exact histogram path, 1/65535 steps.
-    gray = scoring.to_size(scoring.baseline_from_blob(work.blob), size)
-    baseline01 = scoring.normalised((np.clip(gray, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16))
+    baseline01 = scoring.normalised(scoring.to_size(scoring.baseline_from_blob(work.blob), size))
     real01 = scoring.normalised(real) if real is not None else None
     mask = work.mask
     if mask is not None and mask.shape[:2] != (size[1], size[0]):
@@ -462,6 +479,21 @@ def _row(work: _Work, status: str) -> dict[str, Any]:
 # -- the evaluation ---------------------------------------------------------------------------------
 
 
+class _Inline(contextlib.AbstractContextManager["_Inline"]):
+    """An executor that runs each job at once in the calling thread (``workers=0``)."""
+
+    def submit(self, fn: Any, *args: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 class _Extremes:
     """The best and worst frames by the headline metric, with their strips."""
 
@@ -489,7 +521,7 @@ class _Extremes:
         return best + worst
 
 
-def _strip(outcome: FrameOutcome, options: EvalOptions, t0_ns: int) -> npt.NDArray[np.uint8]:
+def _sample(outcome: FrameOutcome, role: str, options: EvalOptions, t0_ns: int) -> Sample:
     row = outcome.row
     assert outcome.rgb_view is not None and outcome.synthetic01 is not None
     title = f"frame {row['frame']}  t={(row['rgb_stamp_ns'] - t0_ns) / 1e9:.2f} s"
@@ -498,7 +530,8 @@ def _strip(outcome: FrameOutcome, options: EvalOptions, t0_ns: int) -> npt.NDArr
             f"   warm IoU {row['model_warm_iou']:.2f} (gray {row['baseline_warm_iou']:.2f})"
             f"   SSIM {row['model_ssim']:.2f} (gray {row['baseline_ssim']:.2f})   L1 {row['model_l1']:.3f}"
         )
-    return frame_strip(outcome.rgb_view, outcome.synthetic01, outcome.real01, title=title, colormap=options.colormap)
+    images = (outcome.rgb_view, outcome.synthetic01, outcome.real01)
+    return Sample(int(row["frame"]), role, row, title, images, options.colormap)
 
 
 def _spread(frames: list[int], count: int) -> set[int]:
@@ -583,6 +616,21 @@ def evaluate(options: EvalOptions, synthesizer: Synthesizer | None = None) -> Ev
     return result
 
 
+def _network(synth: Synthesizer, threads: int) -> Backend:
+    """The backend the batches run on: on the CPU, ONNX Runtime limited to ``threads`` threads.
+
+    The network and the scoring pool run at the same time; ONNX Runtime's own
+    threads spin-wait between operators, so sharing cores with the scorers makes
+    both slower (measured: more CPU time per frame than the plain loop). Giving
+    the network its own lane of cores and the scorers the rest avoids that.
+    Another backend, or one already within ``threads``, is used as it is.
+    """
+    backend = synth.backend
+    if isinstance(backend, OnnxRuntimeBackend) and backend.device == "cpu" and backend.threads > threads:
+        return OnnxRuntimeBackend(synth.model_path, synth.spec, "cpu", backend.precision, threads=threads)
+    return backend
+
+
 def _pipeline(
     source: BagSource,
     plan: FramePlan,
@@ -594,10 +642,13 @@ def _pipeline(
 ) -> tuple[list[FrameOutcome], list[Sample], _Reader]:
     """Run the second pass; returns the outcomes, the sample strips and the reader (for its counts)."""
     batch_size = max(1, options.batch or synth.backend.max_batch)
-    workers = max(1, options.workers or usable_cpus())
+    cpus = usable_cpus()
+    net_threads = max(1, options.network_threads or cpus // 3)
+    workers = max(1, cpus - net_threads) if options.workers is None else max(0, options.workers)
+    network = _network(synth, net_threads if workers > 0 else cpus)
     spread = _spread(sorted(i for i in plan.frames if i in plan.thermal_for) or plan.frames, options.samples)
     t0_ns = plan.rgb.stamps[plan.frames[0]]
-    items: queue.Queue[Any] = queue.Queue(maxsize=4 * batch_size + 64)
+    items: queue.Queue[Any] = queue.Queue(maxsize=2 * batch_size + 16)  # bounds memory: a few frames ahead
     stop = threading.Event()
     reader = _Reader(source, plan, synth, topics, copy_all=writer is not None, out=items, stop=stop)
     extremes = _Extremes(EXTREMES)
@@ -619,16 +670,15 @@ def _pipeline(
                 writer.skip(work.index)
         if outcome.rgb_view is not None:
             if work.index in spread:
-                spread_samples.append(Sample(work.index, "sample", _strip(outcome, options, t0_ns), outcome.row))
+                spread_samples.append(_sample(outcome, "sample", options, t0_ns))
             value = outcome.row.get("model_warm_iou")
             if value is not None:
                 best, worst = extremes.wants(value)
                 if best or worst:
-                    strip = _strip(outcome, options, t0_ns)
                     extremes.add(
                         value,
-                        Sample(work.index, "best", strip, outcome.row) if best else None,
-                        Sample(work.index, "worst", strip, outcome.row) if worst else None,
+                        _sample(outcome, "best", options, t0_ns) if best else None,
+                        _sample(outcome, "worst", options, t0_ns) if worst else None,
                     )
         # Keep the row only: the images have served.
         outcomes.append(FrameOutcome(outcome.row))
@@ -639,12 +689,17 @@ def _pipeline(
     def outcomes_stream() -> Iterator[None]:
         inflight: deque[tuple[_Work, concurrent.futures.Future[FrameOutcome]]] = deque()
         batch: list[_Work] = []
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate-score") as pool:
+        pool_cm: Any = (
+            concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate-score")
+            if workers > 0
+            else _Inline()
+        )
+        with pool_cm as pool:
 
             def run_batch() -> None:
                 if not batch:
                     return
-                out = synth.backend.run(np.concatenate([w.blob for w in batch if w.blob is not None]))
+                out = network.run(np.concatenate([w.blob for w in batch if w.blob is not None]))
                 for work, net_out in zip(batch, out, strict=True):
                     thermal = synth.postprocess(net_out)
                     inflight.append((work, pool.submit(_score, work, thermal, synth, options, keep_images(work))))
@@ -684,6 +739,8 @@ def _pipeline(
     finally:
         stop.set()
         reader.join(timeout=30)
+        if network is not synth.backend:
+            network.close()
     if reader.error is not None:
         raise reader.error
     samples = sorted(spread_samples, key=lambda s: s.index) + extremes.samples()
@@ -763,7 +820,8 @@ def _summary(
             "low_percentile": AGC_LOW_PERCENTILE,
             "high_percentile": AGC_HIGH_PERCENTILE,
             "compared_at": "the real thermal frame's resolution" if thermal else "the model's output size",
-            "baseline": "Rec. 601 luminance of the network input (the RGB frame warped by the model's alignment)",
+            "baseline": "8-bit luminance (OpenCV RGB2GRAY) of the network input: the RGB frame warped by the "
+            "model's alignment, at the model's input size",
         },
         "counts": {
             "rgb_frames_in_bag": rgb.count,

@@ -93,16 +93,15 @@ HEADLINE: Final = ("warm_iou", "ssim")
 #: Who is scored: the model and the grayscale baseline (``real`` only has a warm contrast).
 SIDES: Final = ("model", "baseline")
 
-# Rec. 601 luma weights, what OpenCV's RGB2GRAY uses.
-_LUMA: Final = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
+def baseline_from_blob(blob: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+    """Grayscale baseline: the 8-bit luminance (OpenCV's RGB2GRAY) of a (1, 3, H, W) RGB network input.
 
-def baseline_from_blob(blob: npt.NDArray[np.float32]) -> Float01:
-    """Grayscale baseline: luminance in [0, 1] of a (1, 3, H, W) RGB network input in [-1, 1]."""
-    rgb = np.asarray(blob, dtype=np.float32).reshape(3, blob.shape[-2], blob.shape[-1])
-    gray = np.tensordot(_LUMA, rgb, axes=1)
-    out = (gray + 1.0) * 0.5
-    return np.asarray(out, dtype=np.float32)
+    The network input was made from 8-bit RGB, so the round trip through
+    :func:`rgb_from_blob` is exact, and the baseline is the grayscale image a
+    camera driver would give, warped exactly as the model's input is.
+    """
+    return np.asarray(cv2.cvtColor(rgb_from_blob(blob), cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
 
 def rgb_from_blob(blob: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
