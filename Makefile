@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 export FASTDDS_BUILTIN_TRANSPORTS ?= LARGE_DATA
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install test lint typecheck pytest demo bench clean help
+.PHONY: install test lint typecheck pytest demo bench default-model clean help
 
 help:
 	@echo "make demo     install if needed, then run the whole system on the embedded model (demo_out/)"
@@ -30,6 +30,7 @@ help:
 	@echo "make install  create .venv and install everything (idempotent)"
 	@echo "make lint     ruff check + format check"
 	@echo "make bench    run every benchmark, JSON results under bench/results/"
+	@echo "make default-model  retrain the embedded demo model from procedural scenes (~30 min on 2 CPU cores)"
 
 install: $(STAMP)
 
@@ -61,6 +62,17 @@ demo: install
 
 bench: install
 	$(VENV)/bin/thermal-synth bench all --out bench/results
+
+# The embedded default model: procedural FLIR-v1-style scenes -> prepare at 320x256 with the
+# rig's alignment -> training/configs/default_model.yaml -> package data. For demonstration only.
+DEFAULT_MODEL_DIR := build/default_model
+default-model: install
+	$(VENV)/bin/thermal-synth synth-data --out $(DEFAULT_MODEL_DIR)/raw --layout flir-v1 --n 600 --seed 7
+	$(VENV)/bin/thermal-synth prepare --root $(DEFAULT_MODEL_DIR)/raw --format flir-v1 --size 320x256 \
+		--alignment $(DEFAULT_MODEL_DIR)/raw/ground_truth_alignment.yaml --out $(DEFAULT_MODEL_DIR)/prepared
+	$(PY) -m training.train --config training/configs/default_model.yaml \
+		data.root=$(DEFAULT_MODEL_DIR)/prepared out_dir=$(DEFAULT_MODEL_DIR)/run
+	cp $(DEFAULT_MODEL_DIR)/run/best.safetensors thermal_synth_core/assets/default_model.safetensors
 
 clean:
 	rm -rf build install log .pytest_cache .mypy_cache .ruff_cache

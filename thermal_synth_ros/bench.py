@@ -1,4 +1,4 @@
-"""``thermal-synth bench node``: what the ROS 2 node adds on top of the model, for 640x512 frames.
+"""``thermal-synth bench node``: what the ROS 2 node adds on top of the model, for 640x512 thermal frames.
 
 Two figures, measured in the same run:
 
@@ -11,9 +11,9 @@ Two figures, measured in the same run:
   the model time for the default model.
 
 The node runs in this process on its own rclpy Context (its own DDS
-participant), with LARGE_DATA transports as in production. Without the
-synthesis library installed, the end-to-end part uses a stand-in model that
-sleeps for a fixed time (the JSON says so): the node's overhead is still real.
+participant), with LARGE_DATA transports as in production. RGB frames have the
+aspect ratio of the model's alignment (900x800 for the embedded model, whose rig
+is FLIR ADAS v1's 1800x1600 RGB camera); the thermal output is 640x512.
 """
 
 from __future__ import annotations
@@ -29,30 +29,20 @@ import numpy.typing as npt
 
 from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
 from thermal_synth_core.errors import BackendError
-from thermal_synth_core.ui import console, summary
+from thermal_synth_core.ui import summary
 from thermal_synth_ros.dds import configure_dds
 
 WIDTH, HEIGHT = 640, 512
 ENCODINGS = ("rgb8", "bgr8", "rgba8", "bayer_rggb8", "yuv422", "mono16")
 
 
-class _StandInModel:
-    """Used only when thermal_synth_core.infer is not installed: a fixed-cost model."""
-
-    def __init__(self, seconds: float) -> None:
-        self.spec = type("Spec", (), {"arch": f"stand-in sleeping {seconds * 1000:.0f} ms"})()
-        self.backend_name = "stand-in"
-        self.output_encoding = "mono16"
-        self.output_size = (WIDTH, HEIGHT)
-        self._seconds = seconds
-
-    def __call__(self, rgb: npt.NDArray[np.uint8], channel_order: str = "rgb") -> npt.NDArray[Any]:
-        time.sleep(self._seconds)
-        return rgb[:, :, 1].astype(np.uint16) * np.uint16(257)
-
-
-def _no_colormap(thermal: npt.NDArray[Any], name: str) -> npt.NDArray[np.uint8]:
-    return np.zeros((*thermal.shape, 3), np.uint8)
+def _rgb_size(model: Any) -> tuple[int, int]:
+    """An RGB camera size the model takes without stretching: its rig's reference, halved above 1280 px."""
+    alignment = getattr(model.spec, "alignment", None)
+    if alignment is None:
+        return WIDTH, HEIGHT
+    w, h = alignment.rgb_size
+    return (w // 2, h // 2) if w > 1280 else (w, h)
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,17 +99,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
     repeat = 20 if args.quick else 100
     frames = max(10, args.frames // 3) if args.quick else args.frames
-    rgb = (np.random.default_rng(0).random((HEIGHT, WIDTH, 3)) * 255).astype(np.uint8)
-
     params = ModelParams(model_path=args.model, backend=args.backend)
-    try:
-        model: Any = load_thermal_model(params)
-        colorizer: Any = load_colorizer()
-        model_name = params.describe()
-    except BackendError as exc:
-        console.print(f"[yellow]{exc}; timing the node with a 20 ms stand-in model[/]")
-        model, colorizer = _StandInModel(0.020), _no_colormap
-        model_name = "stand-in (synthesis library not installed)"
+    model: Any = load_thermal_model(params)
+    colorizer: Any = load_colorizer()
+    model_name = params.describe()
+    width, height = _rgb_size(model)
+    rgb = (np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)
     model_timing = measure(lambda: model(rgb), repeat=max(10, repeat // 5), warmup=3)
 
     # ---- conversion + publish, one participant publishing to another
@@ -163,7 +148,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         for encoding in ENCODINGS:
             msg = _image_msg(_camera_frame(encoding, rgb), encoding)
             conversion[encoding] = measure(functools.partial(to_color8, msg), repeat=repeat).to_dict()
-        thermal = model(rgb) if model.output_encoding == "mono16" else rgb[:, :, 1].astype(np.uint16) * 257
+        thermal = np.asarray(model(rgb))  # the node's output frame (thermal size), published as mono16
+        if thermal.dtype != np.uint16:
+            thermal = thermal.astype(np.uint16) * np.uint16(257)
         header = _image_msg(rgb, "rgb8").header
         publish = measure(lambda: out_pub.publish(image_msg(thermal, "mono16", header)), repeat=repeat)
         # The slowest camera encoding (demosaicing, YUV) plus building and publishing the output.
@@ -200,7 +187,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     )
     overhead = e2e.p50_ms - model_timing.p50_ms
     result: dict[str, Any] = {
-        "frame": f"{WIDTH}x{HEIGHT}",
+        "frame": "x".join(str(v) for v in model.output_size),
+        "rgb_frame": f"{width}x{height}",
         "model": model_name,
         "backend": model.backend_name,
         "model_in_process": model_timing.to_dict(),
@@ -225,7 +213,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 BENCHMARK = Benchmark(
     name="node",
-    help="ROS 2 node: end-to-end latency vs. in-process model; conversion + publish cost per 640x512 frame",
+    help="ROS 2 node: end-to-end latency vs. in-process model; conversion + publish cost per frame",
     add_arguments=_add_arguments,
     run=_run,
 )

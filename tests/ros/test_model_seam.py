@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-from thermal_synth_core.errors import BackendError, ModelFileError
-from thermal_synth_ros.model import ModelParams, load_colorizer, load_thermal_model
-
-HAS_SYNTHESIZER = importlib.util.find_spec("thermal_synth_core.infer") is not None
+from thermal_synth_core.errors import ModelFileError
+from thermal_synth_ros.model import ModelParams, load_thermal_model
 
 
 def test_default_model_is_named_for_people() -> None:
@@ -26,11 +23,3 @@ def test_missing_model_file_names_the_parameter(tmp_path: Path) -> None:
         load_thermal_model(ModelParams(model_path=str(missing)))
     with pytest.raises(ModelFileError, match="is not a file"):
         load_thermal_model(ModelParams(model_path=str(tmp_path)))
-
-
-@pytest.mark.skipif(HAS_SYNTHESIZER, reason="the Synthesizer is installed")
-def test_without_the_library_loading_says_what_is_missing() -> None:
-    with pytest.raises(BackendError, match=r"synthesis library \(thermal_synth_core\.infer\) is not available"):
-        load_thermal_model(ModelParams())
-    with pytest.raises(BackendError, match="colour maps"):
-        load_colorizer()

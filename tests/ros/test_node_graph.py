@@ -47,7 +47,8 @@ def _frame_round_trip(probe: Any) -> None:
 
     out = Collector(probe, Image, "thermal/image")
     pub = probe.create_publisher(Image, "rgb/image", QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE))
-    msg = rclpy_image(reference_rgb(48, 64), "bgr8", stamp=(77, 5))
+    # 9:8, the aspect ratio of the embedded model's rig (FLIR ADAS v1): other ratios are refused, not stretched.
+    msg = rclpy_image(reference_rgb(64, 72), "bgr8", stamp=(77, 5))
     got = publish_until(pub, msg, lambda: out.with_stamp(77, 5), timeout=30)
     assert got.encoding in ("mono8", "mono16")
 

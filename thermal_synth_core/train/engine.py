@@ -138,8 +138,9 @@ def _model_spec(cfg: TrainConfig, manifest: Manifest, step: int, val: dict[str, 
         input_nc=m.input_nc,
         output_nc=m.output_nc,
         output_bits=manifest.thermal_bits,
+        # The network runs at the prepared size; users get frames at the thermal camera's own size.
         input_size=manifest.size,
-        output_size=manifest.size,
+        output_size=manifest.alignment.thermal_size,
         alignment=manifest.alignment,
         provenance={
             "trained_by": "thermal-synth training (python -m training.train)",
