@@ -22,6 +22,7 @@ report.html for the end-to-end figure, and the peak memory of both.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -110,10 +111,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     from thermal_synth_core.align.transform import Alignment
     from thermal_synth_core.data.synth import BAG_TOPICS, GROUND_TRUTH_FILE, SynthOptions, generate
     from thermal_synth_core.eval import EvalOptions, evaluate, open_synthesizer
+    from thermal_synth_core.eval.run import lanes
     from thermal_synth_core.infer.embedded import default_model_path
     from thermal_synth_core.ui import console, summary
 
     frames = 20 if args.quick else max(int(args.frames), 4)
+    load = os.getloadavg()  # the machine is shared: say how busy it was
     rounds = 1 if args.quick else max(int(args.rounds), 1)
     with tempfile.TemporaryDirectory(prefix="bench-evaluate-") as tmp_name:
         tmp = Path(tmp_name)
@@ -159,6 +162,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         # tracemalloc, so its peak is the images held at once (the network's own buffers are not counted).
         peak_mb = {"plain": _traced_peak_mb(plain), "ours": _traced_peak_mb(ours)}
         backend = synth.backend.describe()
+        net_threads, workers = lanes(EvalOptions(bag=bag, rgb_topic="", out=tmp))
     stats: dict[str, dict[str, Any]] = {}
     for name, values in runs.items():
         fps = [f for f, _ in values]
@@ -181,6 +185,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "drive": {"frames": frames, "rgb_size": [900, 800], "thermal_size": [640, 512], "storage": "sqlite3"},
         "model": model_note,
         "backend": backend,
+        "ours_lanes": f"network on {net_threads} ONNX Runtime thread(s), {workers} scoring thread(s), 1 reader thread",
+        "load_average_at_start": [round(x, 2) for x in load],
         "method": (
             "plain and ours alternate per round on the same bag, model and backend, computing the same figures "
             "(ours writes metrics.json, frames.csv and the best/worst strips, no report); frames/s is wall time "

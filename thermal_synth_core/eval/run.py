@@ -60,7 +60,7 @@ from thermal_synth_core.infer.backends import Backend, OnnxRuntimeBackend
 from thermal_synth_core.infer.backends.onnxruntime_backend import usable_cpus
 from thermal_synth_core.ui import progress
 
-__all__ = ["DEFAULT_MASK_TOPIC", "EvalOptions", "EvalResult", "FrameOutcome", "evaluate", "open_synthesizer"]
+__all__ = ["DEFAULT_MASK_TOPIC", "EvalOptions", "EvalResult", "FrameOutcome", "evaluate", "lanes", "open_synthesizer"]
 
 log = logging.getLogger(__name__)
 
@@ -616,6 +616,21 @@ def evaluate(options: EvalOptions, synthesizer: Synthesizer | None = None) -> Ev
     return result
 
 
+def lanes(options: EvalOptions, cpus: int | None = None) -> tuple[int, int]:
+    """(ONNX Runtime threads of the network, scoring threads) for ``cpus`` usable cores.
+
+    By default a third of the cores (at least one) run the network and the rest
+    score; with ``workers=0`` scoring runs in the main thread between batches and
+    the network may use every core.
+    """
+    cpus = cpus or usable_cpus()
+    workers = options.workers
+    if workers is not None and workers <= 0:
+        return options.network_threads or cpus, 0
+    net = max(1, options.network_threads or cpus // 3)
+    return net, (max(1, cpus - net) if workers is None else workers)
+
+
 def _network(synth: Synthesizer, threads: int) -> Backend:
     """The backend the batches run on: on the CPU, ONNX Runtime limited to ``threads`` threads.
 
@@ -643,9 +658,8 @@ def _pipeline(
     """Run the second pass; returns the outcomes, the sample strips and the reader (for its counts)."""
     batch_size = max(1, options.batch or synth.backend.max_batch)
     cpus = usable_cpus()
-    net_threads = max(1, options.network_threads or cpus // 3)
-    workers = max(1, cpus - net_threads) if options.workers is None else max(0, options.workers)
-    network = _network(synth, net_threads if workers > 0 else cpus)
+    net_threads, workers = lanes(options, cpus)
+    network = _network(synth, net_threads)
     spread = _spread(sorted(i for i in plan.frames if i in plan.thermal_for) or plan.frames, options.samples)
     t0_ns = plan.rgb.stamps[plan.frames[0]]
     items: queue.Queue[Any] = queue.Queue(maxsize=2 * batch_size + 16)  # bounds memory: a few frames ahead
