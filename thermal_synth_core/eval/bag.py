@@ -216,6 +216,16 @@ class BagSource:
         """The message object of ``record`` (ROS 1 messages come with their own, similar, types)."""
         return self.reader.deserialize(record.raw, record.connection.msgtype)
 
+    def first_frame_id(self, topic: str) -> str:
+        """The header ``frame_id`` of the first message on ``topic`` ("" when it cannot be read)."""
+        records = self.records([topic])
+        try:
+            return str(self.deserialize(next(records)).header.frame_id)
+        except Exception:  # no message, a damaged bag or an undecodable message: the frames say so later
+            return ""
+        finally:
+            records.close()
+
     def header_stamp_ns(self, record: Record) -> int:
         """Header stamp of an Image/CompressedImage record, read from its first bytes without decoding it."""
         raw = record.raw

@@ -245,6 +245,8 @@ class _Reader(threading.Thread):
         stop: threading.Event,
     ) -> None:
         super().__init__(name="evaluate-reader", daemon=True)
+        # The synthetic image lives in the thermal camera's frame when there is one (for every frame alike).
+        self.frame_id = source.first_frame_id(topics[1].name) if topics[1] is not None else ""
         self.source, self.plan, self.synth = source, plan, synth
         self.rgb, self.thermal, self.mask = topics
         self.copy_all = copy_all
@@ -288,7 +290,6 @@ class _Reader(threading.Thread):
         waiting: dict[int, _Work] = {}
         seen = Counter[str]()
         names = [t.name for t in (self.rgb, self.thermal, self.mask) if t is not None]
-        thermal_frame_id = ""
 
         def ready(work: _Work) -> bool:
             pair, mpair = plan.thermal_for.get(work.index), plan.mask_for.get(work.index)
@@ -309,8 +310,6 @@ class _Reader(threading.Thread):
                 mask_users[mpair.b] -= 1
                 if mask_users[mpair.b] == 0:
                     del mask_cache[mpair.b]
-            if thermal_frame_id:
-                work.frame_id = thermal_frame_id  # the synthetic image lives in the thermal camera's frame
             return self._put(work)
 
         def forget(work: _Work) -> None:
@@ -359,8 +358,6 @@ class _Reader(threading.Thread):
                 elif self.thermal is not None and topic == self.thermal.name:
                     if thermal_users.get(k, 0) > 0:
                         thermal_cache[k] = self._thermal(record, k)
-                        if not thermal_frame_id and thermal_cache[k][0] is not None:
-                            thermal_frame_id = str(self.source.deserialize(record).header.frame_id)
                         if not flush_ready():
                             return
                 elif self.mask is not None and topic == self.mask.name and mask_users.get(k, 0) > 0:
@@ -380,7 +377,7 @@ class _Reader(threading.Thread):
         work = _Work(index, stamp, record.log_ns, "")
         try:
             msg = self.source.deserialize(record)
-            work.frame_id = str(msg.header.frame_id)
+            work.frame_id = self.frame_id or str(msg.header.frame_id)
             rgb, order = decode_rgb(msg, self.rgb.msgtype)
             work.blob = self.synth.preprocess(rgb, order)
         except AlignmentError:
