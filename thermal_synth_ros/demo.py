@@ -34,12 +34,14 @@ import numpy as np
 import numpy.typing as npt
 
 from thermal_synth_core.agc import agc_to_uint8
+from thermal_synth_core.align import Alignment
 from thermal_synth_core.data.synth import SynthOptions, generate
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.fileio import atomic_path, atomic_write_json
 from thermal_synth_core.imagemsg import stamp_ns, to_mono, to_rgb8
 from thermal_synth_core.infer.colormap import apply_colormap
 from thermal_synth_core.infer.embedded import resolve_model_path
+from thermal_synth_core.modelfile import read_spec
 from thermal_synth_core.ui import console
 from thermal_synth_ros.dds import configure_dds, teardown_watchdog
 
@@ -56,6 +58,10 @@ RECORDED = {
     "/thermal/comparison": "sensor_msgs/msg/Image",
     "/real_thermal/image_agc": "sensor_msgs/msg/Image",
 }
+
+
+#: Header stamp of the frame that primes the pipeline before the drive (never recorded).
+PRIMING_STAMP_NS = 1
 
 
 class DemoError(ThermalSynthError):
@@ -106,6 +112,7 @@ class _Recorder:
         from sensor_msgs.msg import Image
 
         self.lock = threading.Lock()
+        self.primed = threading.Event()
         self.rgb_arrival: dict[int, float] = {}
         self.latencies_ms: list[float] = []
         self.synthetic: dict[int, npt.NDArray[Any]] = {}
@@ -121,6 +128,16 @@ class _Recorder:
             for topic in RECORDED
         ]
         self._subs.append(node.create_subscription(Image, RGB_TOPIC, self._on_rgb, QoSProfile(depth=5)))
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        self.diagnostics: dict[str, str] = {}
+        self._subs.append(node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, qos))
+
+    def _on_diagnostics(self, msg: Any) -> None:
+        for status in msg.status:
+            if status.name.startswith("thermal_synth"):
+                with self.lock:
+                    self.diagnostics = {kv.key: kv.value for kv in status.values}
 
     def _on_rgb(self, msg: Any) -> None:
         with self.lock:
@@ -132,6 +149,10 @@ class _Recorder:
         now = time.monotonic()
         msg = deserialize_message(raw, self._image_cls)
         stamp = stamp_ns(msg.header)
+        if stamp == PRIMING_STAMP_NS:
+            if topic == "/thermal/comparison":  # RGB and real thermal both went through
+                self.primed.set()
+            return
         with self.lock:
             self._writer.write(self._conns[topic], stamp, raw)
             self.counts[topic] += 1
@@ -152,6 +173,9 @@ def _node_process(model: Path, backend: str, env: dict[str, str], log_path: Path
         sys.executable, "-m", "thermal_synth_ros.node", "--ros-args",
         "-p", f"model_path:={model}", "-p", f"backend:={backend}",
         "-r", f"rgb/image:={RGB_TOPIC}", "-r", f"real_thermal/image:={THERMAL_TOPIC}",
+        # A replayed drive should arrive whole: best effort lost most 2 MB frames here once
+        # several large topics shared the link (the node still keeps only the newest frame).
+        "-p", "input_qos.reliability:=reliable",
     ]  # fmt: skip
     with log_path.open("wb") as log_file:
         # Our own interpreter and module, arguments as a list: no shell, nothing from outside.
@@ -166,6 +190,55 @@ def _node_process(model: Path, backend: str, env: dict[str, str], log_path: Path
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+def _prime(
+    node: Any, recorder: _Recorder, input_bag: Path, proc: subprocess.Popen[bytes], log_path: Path
+) -> dict[str, Any]:
+    """Publishers for the drive's topics, used until the node answers on them; returned for the replay.
+
+    With LARGE_DATA, discovery takes seconds and the two sides of a match do not
+    finish together: a publisher can see the node's subscription while the node
+    does not yet see the publisher, and the drive's first seconds would be lost.
+    One RGB frame and one thermal frame with a marker stamp are sent until the
+    node publishes their comparison: then the whole path works, on exactly the
+    publishers the replay goes on to use.
+    """
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    from thermal_synth_ros.replay import open_bag
+
+    reader = open_bag(input_bag)
+    try:
+        firsts: dict[str, Any] = {}
+        for conn, _, raw in reader.messages(
+            connections=[c for c in reader.connections if c.topic in (RGB_TOPIC, THERMAL_TOPIC)]
+        ):
+            firsts.setdefault(conn.topic, reader.deserialize(raw, conn.msgtype))
+            if len(firsts) == 2:
+                break
+    finally:
+        reader.close()
+    qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    publishers = {topic: node.create_publisher(Image, topic, qos) for topic in (RGB_TOPIC, THERMAL_TOPIC)}
+    messages = {}
+    for topic, first in firsts.items():
+        msg = Image(
+            height=first.height, width=first.width, encoding=first.encoding, is_bigendian=first.is_bigendian,
+            step=first.step, data=first.data.tobytes(),
+        )  # fmt: skip
+        msg.header.frame_id = first.header.frame_id
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(PRIMING_STAMP_NS, 1_000_000_000)
+        messages[topic] = msg
+
+    def answered() -> bool:
+        publishers[THERMAL_TOPIC].publish(messages[THERMAL_TOPIC])
+        publishers[RGB_TOPIC].publish(messages[RGB_TOPIC])
+        return recorder.primed.wait(0.5)
+
+    _wait(answered, 90, "the node's first answer to the drive's topics", proc, log_path)
+    return publishers
 
 
 def _wait(condition: Any, timeout: float, what: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -213,7 +286,10 @@ def _live(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, wor
                 return any(i.node_name == "thermal_synth" for i in infos)
 
             _wait(node_ready, 120, "the node to subscribe to the RGB camera", proc, node_log)
-            result = replay(input_bag, topics=[RGB_TOPIC, THERMAL_TOPIC], context=context, delay=30.0)
+            publishers = _prime(recorder_node, recorder, input_bag, proc, node_log)
+            result = replay(
+                input_bag, topics=[RGB_TOPIC, THERMAL_TOPIC], context=context, delay=30.0, publishers=publishers
+            )
 
             def settled() -> bool:
                 with recorder.lock:
@@ -238,6 +314,7 @@ def _live(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, wor
         "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else float("nan"),
         "synthetic": recorder.synthetic,
         "domain_id": domain,
+        "node_diagnostics": dict(recorder.diagnostics),
     }
 
 
@@ -252,7 +329,13 @@ def _label(image: npt.NDArray[np.uint8], text: str) -> npt.NDArray[np.uint8]:
 
 
 def contact_sheet(
-    input_bag: Path, synthetic: dict[int, npt.NDArray[Any]], night_windows: list[tuple[int, int]], rows: int, out: Path
+    input_bag: Path,
+    synthetic: dict[int, npt.NDArray[Any]],
+    alignment: Alignment,
+    *,
+    night_windows: list[tuple[int, int]],
+    rows: int,
+    out: Path,
 ) -> Path:
     """RGB | synthetic | real thermal for ``rows`` frames spread over day and night; written atomically."""
     from thermal_synth_core.sync import pair_nearest
@@ -286,10 +369,12 @@ def contact_sheet(
     width, height = 320, 256
     for s in chosen:
         when = "night" if is_night(s) else "day"
-        rgb_img = cv2.resize(cv2.cvtColor(to_rgb8(rgb[s]), cv2.COLOR_RGB2BGR), (width, int(width * 800 / 900)))
-        rgb_img = cv2.resize(rgb_img, (width, height))
-        syn = cv2.resize(apply_colormap(synthetic[s], "ironbow", agc=True), (width, height))
-        real_img = cv2.resize(apply_colormap(agc_to_uint8(to_mono(real[pairs[s]])), "ironbow"), (width, height))
+        # The RGB camera sees more than the thermal one: show it in the thermal field of view, as the model does.
+        rgb_view = alignment.warp_rgb(to_rgb8(rgb[s]), out_size=(width, height), interpolation=cv2.INTER_AREA)
+        rgb_img = np.ascontiguousarray(cv2.cvtColor(rgb_view, cv2.COLOR_RGB2BGR), dtype=np.uint8)
+        syn = np.asarray(cv2.resize(apply_colormap(synthetic[s], "ironbow", agc=True), (width, height)), np.uint8)
+        real_thermal = apply_colormap(agc_to_uint8(to_mono(real[pairs[s]])), "ironbow")
+        real_img = np.asarray(cv2.resize(real_thermal, (width, height)), np.uint8)
         tiles.append(
             np.concatenate(
                 [_label(rgb_img, f"RGB ({when})"), _label(syn, "synthetic (node)"), _label(real_img, "real thermal")],
@@ -338,14 +423,20 @@ def run_demo(opts: DemoOptions) -> DemoResult:
     console.print(f"  {synth.rgb_frames} RGB + {synth.thermal_frames} thermal frames -> {input_bag}")
 
     console.rule("2/4 live: node + replay + recording")
-    tmp_out = Path(tempfile.mkdtemp(prefix=".node_output.partial-", dir=out))
-    shutil.rmtree(tmp_out)
-    live = _live(opts, model, input_bag, tmp_out, work)
-    if output_bag.exists():
-        shutil.rmtree(output_bag)
-    tmp_out.rename(output_bag)
+    # Recorded into a hidden folder first: a killed demo leaves nothing that looks finished.
+    partial = Path(tempfile.mkdtemp(prefix=".node_output.partial-", dir=out))
+    try:
+        live = _live(opts, model, input_bag, partial / output_bag.name, work)
+        if output_bag.exists():
+            shutil.rmtree(output_bag)
+        (partial / output_bag.name).rename(output_bag)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    diag = live["node_diagnostics"]
     console.print(
-        f"  replayed {live['replayed']} messages; node published {live['synthesised']} synthetic frames "
+        f"  replayed {live['replayed']} messages; node received {diag.get('frames received', '?')} RGB frames, "
+        f"published {live['synthesised']} synthetic frames, dropped "
+        f"{diag.get('frames dropped (a newer frame arrived)', '?')} for newer ones "
         f"(end-to-end latency p50 {live['latency_ms_p50']:.1f} ms) -> {output_bag}"
     )
 
@@ -353,7 +444,15 @@ def run_demo(opts: DemoOptions) -> DemoResult:
     metrics = _evaluate(model, input_bag, out, opts.backend)
 
     console.rule("4/4 contact sheet")
-    sheet = contact_sheet(input_bag, live["synthetic"], night_windows, opts.rows, out / "contact_sheet.png")
+    alignment = read_spec(model).alignment or Alignment.from_matrix(np.eye(3), opts.rgb_size, opts.rgb_size, "none")
+    sheet = contact_sheet(
+        input_bag,
+        live["synthetic"],
+        alignment,
+        night_windows=night_windows,
+        rows=opts.rows,
+        out=out / "contact_sheet.png",
+    )
     result = DemoResult(
         out=out,
         input_bag=input_bag,
@@ -375,6 +474,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             "latency_ms_p50": result.latency_ms_p50,
             "latency_ms_p95": result.latency_ms_p95,
             "recorded_topics": live["recorded"],
+            "node_diagnostics": live["node_diagnostics"],
             "ros_domain_id": live["domain_id"],
             "metrics": metrics,
             "seconds": result.seconds,

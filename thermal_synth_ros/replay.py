@@ -17,7 +17,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,6 +181,7 @@ def replay(
     context: Any | None = None,
     stop: threading.Event | None = None,
     show_progress: bool | None = None,
+    publishers: Mapping[str, Any] | None = None,
 ) -> ReplayResult:
     """Publish ``bag`` in real time (times ``rate``); see the module docstring.
 
@@ -188,7 +189,10 @@ def replay(
     to have a subscriber (discovery is not instant), and at the end for reliable
     subscribers to acknowledge what was sent. ``context``: an initialised rclpy
     Context to use (default: a fresh one, LARGE_DATA transports unless set).
-    ``stop`` ends the replay early (as Ctrl-C does). Raises :class:`BagError`
+    ``stop`` ends the replay early (as Ctrl-C does). ``publishers`` (topic -> rclpy
+    publisher of ``context``) are used instead of new ones for their topics: a
+    caller that has already seen its subscribers answer on them loses no message
+    to discovery (see ``thermal_synth_ros.demo``). Raises :class:`BagError`
     for a missing, unreadable or truncated bag, or an unknown topic.
     """
     if rate <= 0:
@@ -199,7 +203,8 @@ def replay(
         connections = select_topics(reader, topics)
         explicit = bool(topics)
         with _ros_node(context) as node:
-            publishers: dict[str, Any] = {}
+            given = dict(publishers or {})
+            publishers = {}
             converters: dict[int, Callable[[bytes], bytes]] = {}
             for conn in connections:
                 if conn.topic in publishers:
@@ -214,7 +219,7 @@ def replay(
                     log.warning("skipping %s: %s", conn.topic, exc)
                     result.skipped.append(conn.topic)
                     continue
-                publishers[conn.topic] = node.create_publisher(cls, conn.topic, _qos_for(conn))
+                publishers[conn.topic] = given.get(conn.topic) or node.create_publisher(cls, conn.topic, _qos_for(conn))
             for conn in connections:  # a topic recorded by several connections converts each
                 if not reader.is2 and conn.topic in publishers and conn.id not in converters:
                     converters[conn.id] = _ros1_converter(reader, conn.msgtype)
@@ -235,7 +240,7 @@ def replay(
                 clock_pub = node.create_publisher(Clock, "/clock", clock_qos)
             player = _Player(reader, used, publishers, converters, clock_pub, total)
             stop = stop or threading.Event()
-            _wait_for_subscribers(publishers.values(), delay, stop)
+            _wait_for_subscribers(node, publishers.values(), delay, stop)
             start = time.monotonic()
             try:
                 while not stop.is_set():
@@ -299,16 +304,23 @@ class _Player:
             ) from None
 
 
-def _wait_for_subscribers(publishers: Any, delay: float, stop: threading.Event) -> None:
-    """Wait until every topic has a subscriber, or ``delay`` seconds, so the first messages are not lost.
+def _wait_for_subscribers(node: Any, publishers: Any, delay: float, stop: threading.Event) -> None:
+    """Wait until every subscriber the ROS graph knows of has matched each topic, or ``delay`` seconds.
 
     Discovery of a new participant takes ~2 s with Fast DDS's LARGE_DATA
-    transports here (tens of ms with the defaults).
+    transports here (tens of ms with the defaults). A subscriber in this very
+    process matches at once, so "one subscriber" is not enough: the publisher
+    must see as many subscriptions as the graph lists for its topic.
     """
     pubs = list(publishers)
     start = time.monotonic()
+
+    def ready(pub: Any) -> bool:
+        matched = pub.get_subscription_count()
+        return bool(matched > 0 and matched >= node.count_subscribers(pub.topic_name))
+
     while time.monotonic() - start < delay and not stop.is_set():
-        if all(p.get_subscription_count() > 0 for p in pubs):
+        if all(ready(p) for p in pubs):
             # The publisher sees the match before the subscriber does, and a volatile
             # subscriber drops what was sent before its side matched: give it time.
             stop.wait(MATCH_SETTLE_S)
