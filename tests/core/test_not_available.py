@@ -11,7 +11,6 @@ from thermal_synth_core.cli import main
 
 PENDING: list[list[str]] = [
     ["evaluate", "--bag", "b", "--rgb-topic", "/rgb", "--out", "o"],
-    ["demo", "--out", "o"],
 ]
 
 
