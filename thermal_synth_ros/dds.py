@@ -38,6 +38,14 @@ def configure_dds(environ: MutableMapping[str, str] | None = None) -> str:
 TEARDOWN_TIMEOUT_S = 10.0
 
 
+def _stderr_fd() -> int:
+    """sys.stderr's descriptor, or the process's fd 2 when sys.stderr is a Python-only stream (pytest capture)."""
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return 2
+
+
 @contextmanager
 def teardown_watchdog(timeout: float = TEARDOWN_TIMEOUT_S) -> Iterator[None]:
     """Exit the process (status 1, thread stacks on stderr) if the block takes longer than ``timeout``.
@@ -48,7 +56,7 @@ def teardown_watchdog(timeout: float = TEARDOWN_TIMEOUT_S) -> Iterator[None]:
     handler can run; faulthandler's watchdog is a C thread and still can.
     Wrap only the final teardown of a process in it.
     """
-    faulthandler.dump_traceback_later(timeout, exit=True, file=sys.stderr)
+    faulthandler.dump_traceback_later(timeout, exit=True, file=_stderr_fd())
     try:
         yield
     finally:

@@ -30,3 +30,11 @@ def test_teardown_watchdog_ends_a_stuck_process_with_its_stacks() -> None:
     fine = _run("with teardown_watchdog(1):\n    time.sleep(0.01)\ntime.sleep(1.5)")
     assert fine.returncode == 0, fine.stderr
     assert "after" in fine.stdout
+
+
+def test_teardown_watchdog_works_when_stderr_has_no_descriptor() -> None:
+    # pytest's capsys (or any io.StringIO redirect) leaves sys.stderr without fileno().
+    body = "import io, sys\nsys.stderr = io.StringIO()\nwith teardown_watchdog(1):\n    time.sleep(0.01)"
+    fine = _run(body)
+    assert fine.returncode == 0, fine.stderr
+    assert "after" in fine.stdout
