@@ -28,7 +28,7 @@ def fuzz(examples: int) -> Callable[[F], F]:
         max_examples=examples * SCALE,
         deadline=None,  # a loaded 2-core machine: hangs are caught by pytest-timeout instead
         derandomize=not FUZZ,
-        database=None if not FUZZ else settings.default.database,
+        database=None if not FUZZ else settings().database,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
         print_blob=True,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import struct
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,15 @@ from hypothesis import strategies as st
 from tests.core.models.factory import make_model
 from tests.robust.fuzzing import fuzz
 from thermal_synth_core.errors import ModelFileError
-from thermal_synth_core.modelfile import MAX_SIZE_SIDE, SPEC_KEY, load_generator, load_model, read_spec
+from thermal_synth_core.modelfile import MAX_SIZE_SIDE, SPEC_KEY, ModelSpec, load_generator, load_model, read_spec
 
 pytestmark = pytest.mark.timeout(180)
 
-READERS = {"read_spec": read_spec, "load_model": load_model, "load_generator": load_generator}
+READERS: dict[str, Callable[[Path], ModelSpec]] = {
+    "read_spec": read_spec,
+    "load_model": lambda path: load_model(path)[0],
+    "load_generator": lambda path: load_generator(path)[1],
+}
 
 
 @cache
@@ -82,10 +87,9 @@ SPEC_FIELDS = [
 
 def _run(reader: str, path: Path) -> None:
     try:
-        result = READERS[reader](path)
+        spec = READERS[reader](path)
     except ModelFileError:
         return
-    spec = result if reader == "read_spec" else result[0] if reader == "load_model" else result[1]
     assert max(spec.input_size) <= MAX_SIZE_SIDE
     assert max(spec.output_size) <= MAX_SIZE_SIDE
 
