@@ -17,12 +17,16 @@ TRT_STUBS_VERSION := 10.13.0.35.1
 # it at all: parameters named `in`, and a required parameter after defaulted ones. Fix them in place.
 TRT_STUBS_FIX := s/(\(self(: IPluginV3)?, )in: /\1in_: /; s/channel_axis: int\) -> IScaleLayer/channel_axis: int = ...) -> IScaleLayer/
 PYTEST_ARGS ?=
+# make soak: node soak run (seconds, output folder); make fuzz: hypothesis examples x FUZZ_SCALE.
+SOAK_SECONDS ?= 600
+SOAK_OUT ?= bench/results
+FUZZ_SCALE ?= 40
 
 # Large images over Fast DDS need the LARGE_DATA builtin transports on every participant.
 export FASTDDS_BUILTIN_TRANSPORTS ?= LARGE_DATA
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install test lint typecheck pytest demo bench default-model clean help
+.PHONY: install test lint typecheck pytest demo bench default-model soak fuzz clean help
 
 help:
 	@echo "make demo     install if needed, then run the whole system on the embedded model (demo_out/)"
@@ -31,6 +35,8 @@ help:
 	@echo "make lint     ruff check + format check"
 	@echo "make bench    run every benchmark, JSON results under bench/results/"
 	@echo "make default-model  retrain the embedded demo model from procedural scenes (~30 min on 2 CPU cores)"
+	@echo "make soak     run the node for SOAK_SECONDS (600) on a 30 Hz camera; JSON + PNG in SOAK_OUT"
+	@echo "make fuzz     the fuzz and security tests with FUZZ_SCALE (40) times the examples of make test"
 
 install: $(STAMP)
 
@@ -73,6 +79,13 @@ default-model: install
 	$(PY) -m training.train --config training/configs/default_model.yaml \
 		data.root=$(DEFAULT_MODEL_DIR)/prepared out_dir=$(DEFAULT_MODEL_DIR)/run
 	cp $(DEFAULT_MODEL_DIR)/run/best.safetensors thermal_synth_core/assets/default_model.safetensors
+
+soak: install
+	$(PY) -m thermal_synth_ros.soak --duration $(SOAK_SECONDS) --out $(SOAK_OUT)
+
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz FUZZ_SCALE=$(FUZZ_SCALE) $(PY) -m pytest tests/robust -k "fuzz or security" \
+		--hypothesis-show-statistics -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
 	rm -rf build install log .pytest_cache .mypy_cache .ruff_cache

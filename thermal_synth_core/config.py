@@ -16,8 +16,10 @@ raised there is reported with the file and the section it came from.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -63,6 +65,8 @@ def _read_yaml_mapping(path: Path) -> dict[str, Any]:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a configuration file") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not a UTF-8 text file ({exc.reason})") from exc
     if loaded is None:
@@ -130,8 +134,8 @@ def _parse_override_value(raw: str, target_type: Any) -> Any:
         return raw
     try:
         return yaml.safe_load(raw) if stripped else ""
-    except yaml.YAMLError:
-        return raw
+    except (yaml.YAMLError, RecursionError):
+        return raw  # then the type check says what was expected
 
 
 def config_from_dict(cls: type[T], data: Mapping[str, Any], source: str = "config") -> T:
@@ -213,11 +217,12 @@ def _where(path: str, source: str) -> str:
     return f"{source}: key {path!r}" if path else source
 
 
-def _type_error(value: Any, tp: Any, path: str, source: str) -> ConfigError:
+def _type_error(value: Any, tp: Any, path: str, source: str, qualifier: str = "") -> ConfigError:
     shown = repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return ConfigError(f"{_where(path, source)}: expected {_describe(tp)}, got {type(value).__name__} ({shown})")
+    expected = f"{qualifier}{_describe(tp)}"
+    return ConfigError(f"{_where(path, source)}: expected {expected}, got {type(value).__name__} ({shown})")
 
 
 def _unknown_key_message(key: str, prefix: str, hints: Mapping[str, Any], where: str) -> str:
@@ -284,21 +289,24 @@ def _convert(value: Any, tp: Any, path: str, source: str) -> Any:
             return value
         raise _type_error(value, tp, path, source)
     if tp is float:
+        number: float | None = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, str):
             # PyYAML (YAML 1.1) reads "1e-4" as a string; accept it as the number it is.
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise _type_error(value, tp, path, source)
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        # NaN slips through every range check (nan <= 0 is False): lr=nan would train garbage for hours.
+        if number is not None and math.isfinite(number):
+            return number
+        raise _type_error(value, tp, path, source, "a finite ")
     if tp is str:
         if isinstance(value, str):
             return value
         raise _type_error(value, tp, path, source)
     if tp is Path:
-        if isinstance(value, (str, Path)) and str(value):
+        # A NUL byte is valid YAML text but no valid path: it would fail later, deep in the run, untyped.
+        if isinstance(value, (str, Path)) and str(value) and "\0" not in str(value):
             return Path(value).expanduser()
         raise _type_error(value, tp, path, source)
     raise TypeError(f"config field {path!r} has an unsupported type annotation {tp!r}")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "remove_partials"]
 
 
 @contextlib.contextmanager
@@ -47,6 +47,22 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def remove_partials(folder: str | Path) -> int:
+    """Delete the temporary files :func:`atomic_path` left in ``folder`` when a process was killed; returns how many.
+
+    SIGKILL or a power cut mid-write leaves ``.<name>.partial-*`` behind (never the
+    target). Nothing reads them, but each can be as large as a checkpoint, so a
+    process that resumes work in ``folder`` removes them first.
+    """
+    removed = 0
+    for path in Path(folder).glob(".*.partial-*"):
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def atomic_write_bytes(target: str | Path, data: bytes) -> None:

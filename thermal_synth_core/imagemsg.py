@@ -16,6 +16,7 @@ messages read from bags with rosbags; the node uses the same functions
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
@@ -125,12 +126,26 @@ def stamp_ns(header: Any) -> int:
 
 def _buffer(data: Any) -> U8Image:
     """``data`` as a flat uint8 array without copying when it supports the buffer protocol."""
-    if isinstance(data, np.ndarray):
-        return data.reshape(-1).view(np.uint8) if data.dtype != np.uint8 else data.reshape(-1)
     try:
-        return np.frombuffer(data, dtype=np.uint8)
-    except TypeError:  # a plain list of ints (hand-built messages)
-        return np.asarray(data, dtype=np.uint8).reshape(-1)
+        if isinstance(data, np.ndarray):
+            return data.reshape(-1).view(np.uint8) if data.dtype != np.uint8 else data.reshape(-1)
+        try:
+            return np.frombuffer(data, dtype=np.uint8)
+        except (TypeError, ValueError, BufferError):  # a list of ints (hand-built), a strided view
+            return np.asarray(data, dtype=np.uint8).reshape(-1)
+    except (TypeError, ValueError, OverflowError, BufferError) as exc:
+        # None, text, object arrays, or ints outside 0..255: not image bytes.
+        raise MessageError(f"image data is not a byte sequence ({type(data).__name__}: {exc})") from None
+
+
+def _int_field(msg: Any, name: str) -> int:
+    """An integer message field; anything else (text, None, 2.5) is a malformed message, not a crash."""
+    value: Any = getattr(msg, name, None)
+    try:
+        return operator.index(value)
+    except TypeError:
+        shown = repr(value)[:40]
+        raise MessageError(f"image field {name!r} must be an integer, got {type(value).__name__} {shown}") from None
 
 
 def _check_size(height: int, width: int, nbytes: int, what: str) -> None:
@@ -149,7 +164,7 @@ def image_to_array(msg: Any) -> tuple[npt.NDArray[Any], Encoding]:
     result may therefore be a non-contiguous view of ``msg.data``.
     """
     enc = encoding_info(str(msg.encoding))
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    height, width, step = _int_field(msg, "height"), _int_field(msg, "width"), _int_field(msg, "step")
     _check_size(height, width, height * max(step, 0), f"{msg.encoding} image")
     row = width * enc.bytes_per_pixel
     if step < row:
@@ -224,6 +239,77 @@ def to_thermal_float(msg: Any) -> npt.NDArray[np.float32]:
     return to_mono(msg).astype(np.float32)
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Channels per PNG colour type (palette images decode to 3 channels).
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
+#: JPEG start-of-frame markers (every SOFn except DHT 0xC4, JPG 0xC8 and DAC 0xCC).
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _png_geometry(head: bytes) -> tuple[int, int, int] | None:
+    """(width, height, bytes per pixel) from a PNG's IHDR chunk, or None when it has none."""
+    if len(head) < 29 or head[12:16] != b"IHDR":
+        return None
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    depth, colour = head[24], head[25]
+    return width, height, _PNG_CHANNELS.get(colour, 4) * (2 if depth == 16 else 1)
+
+
+def _jpeg_geometry(data: bytes) -> tuple[int, int, int] | None:
+    """(width, height, bytes per pixel) from a JPEG's first start-of-frame segment, or None."""
+    i = 2  # after SOI
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # stand-alone markers carry no length
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, or scan data before any frame header
+            return None
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in _JPEG_SOF:
+            if length < 8 or i + 10 > len(data):
+                return None
+            precision = data[i + 4]
+            height = int.from_bytes(data[i + 5 : i + 7], "big")
+            width = int.from_bytes(data[i + 7 : i + 9], "big")
+            return width, height, data[i + 9] * (2 if precision > 8 else 1)
+        if length < 2:
+            return None
+        i += 2 + length
+    return None
+
+
+def _check_compressed_geometry(buf: U8Image, fmt: str, flags: int) -> None:
+    """Read the image size from the PNG/JPEG header and refuse absurd ones *before* decoding.
+
+    A few MB of PNG or JPEG can claim 30000x30000 pixels (zeros compress ~1000:1);
+    decoding it first would take gigabytes and seconds, so the header decides.
+    Only PNG and JPEG are accepted: they are what ``compressed_image_transport``
+    publishes, and the other decoders OpenCV carries are not exposed to the network.
+    """
+    what = f"compressed image ({fmt or 'no format'}, {buf.size} bytes)"
+    head = buf[:64].tobytes()
+    if head.startswith(_PNG_SIGNATURE):
+        geometry = _png_geometry(head)
+    elif head.startswith(b"\xff\xd8"):
+        # Frame headers follow the APPn segments (EXIF thumbnails can make these long).
+        geometry = _jpeg_geometry(buf[: 1 << 20].tobytes())
+    else:
+        raise MessageError(
+            f"{what} cannot be decoded: the data is neither JPEG nor PNG (what compressed image transport publishes)"
+        )
+    if geometry is None:
+        raise MessageError(f"{what} cannot be decoded: no image header")
+    width, height, bpp = geometry
+    pixel_bytes = max(bpp, 3) if flags == cv2.IMREAD_COLOR else bpp
+    _check_size(height, width, width * height * pixel_bytes, f"{what} header")
+
+
 def _decode(msg: Any, flags: int) -> npt.NDArray[Any]:
     fmt = str(msg.format)
     if "compressedDepth" in fmt:
@@ -233,6 +319,7 @@ def _decode(msg: Any, flags: int) -> npt.NDArray[Any]:
         raise MessageError(f"compressed image ({fmt or 'no format'}) has no data")
     if buf.size > MAX_BYTES:
         raise MessageError(f"compressed image is absurdly large ({buf.size} bytes; at most {MAX_BYTES})")
+    _check_compressed_geometry(buf, fmt, flags)
     try:
         img = cv2.imdecode(buf, flags)
     except cv2.error as exc:
@@ -244,7 +331,7 @@ def _decode(msg: Any, flags: int) -> npt.NDArray[Any]:
 
 
 def compressed_to_color8(msg: Any) -> tuple[U8Image, ChannelOrder]:
-    """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) to (H, W, 3) uint8 and its channel order."""
+    """Decode a ``sensor_msgs/CompressedImage`` (JPEG or PNG) to (H, W, 3) uint8 and its channel order."""
     return _decode(msg, cv2.IMREAD_COLOR), "bgr"
 
 

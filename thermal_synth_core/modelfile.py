@@ -30,6 +30,8 @@ from thermal_synth_core.fileio import atomic_path
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_ARCH_TOTAL",
+    "MAX_SIZE_SIDE",
     "NORMALIZATIONS",
     "RUN_MODES",
     "SPEC_KEY",
@@ -56,6 +58,11 @@ NORMALIZATIONS: Final = ("minus_one_to_one",)
 RUN_MODES: Final = ("eval", "train-bn")
 
 _MAX_HEADER_BYTES: Final = 100 * 1024 * 1024
+#: Largest width or height a model may run at or produce (as for image messages): larger is a corrupt file.
+MAX_SIZE_SIDE: Final = 8192
+#: Largest sum of the integers in the architecture arguments (channel widths, block counts). Real models stay
+#: far below (fast_unet: ~500); a corrupt file claiming more would take minutes or GBs just to build.
+MAX_ARCH_TOTAL: Final = 4096
 
 Size = tuple[int, int]
 
@@ -92,6 +99,8 @@ class ModelSpec:
         for name, size in (("input_size", self.input_size), ("output_size", self.output_size)):
             if not _is_size(size):
                 found.append(f"{name} must be two positive integers (width, height), got {size!r}")
+            elif max(size) > MAX_SIZE_SIDE:
+                found.append(f"{name} {size[0]}x{size[1]} is absurdly large (at most {MAX_SIZE_SIDE} per side)")
         for name, value in (("input_nc", self.input_nc), ("output_nc", self.output_nc)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 found.append(f"{name} must be a positive integer, got {value!r}")
@@ -105,6 +114,11 @@ class ModelSpec:
             found.append("arch_kwargs must be a mapping")
         elif {"input_nc", "output_nc"} & set(self.arch_kwargs):
             found.append("arch_kwargs must not repeat input_nc/output_nc (they are fields of their own)")
+        elif _int_total(self.arch_kwargs) > MAX_ARCH_TOTAL:
+            found.append(
+                f"arch_kwargs are absurdly large (their numbers add up to {_int_total(self.arch_kwargs)}, "
+                f"at most {MAX_ARCH_TOTAL}): {dict(self.arch_kwargs)}"
+            )
         if not isinstance(self.provenance, Mapping):
             found.append("provenance must be a mapping")
         if self.alignment is not None and not isinstance(self.alignment, Alignment):
@@ -230,6 +244,20 @@ def _is_size(value: Any) -> bool:
     )
 
 
+def _int_total(value: Any) -> int:
+    """The sum of the absolute values of every integer in nested mappings/lists; iterative, so depth is no risk."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            total += abs(item)
+    return total
+
+
 def _to_size(value: Any) -> Size:
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise ValueError(f"a size must be [width, height], got {value!r}")
@@ -323,7 +351,7 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
         raise ModelFileError(f"cannot read model file {path}: {exc}") from exc
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(f"{path}: not a safetensors model file (corrupted header: {exc})") from exc
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: not a safetensors model file (header is not a JSON object)")
@@ -359,7 +387,7 @@ def _spec_from_header(path: Path, header: Mapping[str, Any]) -> ModelSpec:
         )
     try:
         data = json.loads(metadata[SPEC_KEY])
-    except (TypeError, json.JSONDecodeError) as exc:
+    except (TypeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(f"{path}: model metadata is not valid JSON: {exc}") from exc
     return ModelSpec.from_dict(data, source=str(path))
 
@@ -398,8 +426,10 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     """Load a model file into its generator, in the spec's run mode (normally eval), on ``device``."""
     path = Path(path)
     spec, state = load_model(path)
-    net = spec.build_generator()
-    expected = net.state_dict()
+    # Compare shapes on the meta device first: arguments such as ngf come from the file, and a
+    # corrupt one must not allocate a network of many GB before the mismatch is noticed.
+    with torch.device("meta"):
+        expected = spec.build_generator().state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = sorted(
@@ -416,6 +446,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
         if wrong:
             parts.append(f"wrong shape {_some(wrong)}")
         raise ModelFileError(f"{path}: weights do not fit architecture {spec.arch}: " + "; ".join(parts))
+    net = spec.build_generator()  # now as large as the weights the file holds, no larger
     net.load_state_dict(state)
     net.to(device)
     apply_run_mode(net, spec.run_mode)

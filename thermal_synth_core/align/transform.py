@@ -29,10 +29,13 @@ import yaml
 from thermal_synth_core.errors import AlignmentError
 from thermal_synth_core.fileio import atomic_write_text
 
-__all__ = ["ASPECT_TOLERANCE", "Alignment", "scale_matrix"]
+__all__ = ["ASPECT_TOLERANCE", "MAX_SIDE", "Alignment", "scale_matrix"]
 
 #: Relative aspect-ratio difference still treated as "the same aspect ratio".
 ASPECT_TOLERANCE = 0.01
+#: Largest width or height an alignment may refer to (twice what image messages may be): larger is a
+#: corrupt file, and warping to it (``prepare`` writes at the thermal size) would allocate gigabytes.
+MAX_SIDE = 16384
 
 Size = tuple[int, int]
 
@@ -65,6 +68,8 @@ class Alignment:
         for name, size in (("rgb_size", self.rgb_size), ("thermal_size", self.thermal_size)):
             if len(size) != 2 or min(size) <= 0:
                 raise AlignmentError(f"alignment {name} must be two positive integers (width, height), got {size}")
+            if max(size) > MAX_SIDE:
+                raise AlignmentError(f"alignment {name} {size[0]}x{size[1]} is absurdly large (at most {MAX_SIDE})")
 
     # -- construction -------------------------------------------------------------------------
 
@@ -211,11 +216,16 @@ class Alignment:
             raise AlignmentError(f"alignment file not found: {path} (create one with 'thermal-synth align estimate')")
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
             raise AlignmentError(f"{path}: not a valid alignment YAML: {exc}") from exc
         return cls.from_dict(data, source=str(path))
 
 
 def _size(value: Any) -> Size:
-    w, h = (int(v) for v in value)
-    return (w, h)
+    """``[width, height]`` as two ints; text ('22' once read as 2x2), fractions and inf/NaN are refused."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"a size must be [width, height], got {value!r}")
+    out = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in out):
+        raise ValueError(f"a size must be two integers [width, height], got {value!r}")
+    return (out[0], out[1])

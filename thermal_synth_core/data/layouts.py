@@ -154,7 +154,7 @@ V2_MAP = "rgb_to_thermal_vid_map.json"
 def _read_v2_map(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise DataError(f"{path}: not a valid JSON pairing map: {exc}") from exc
     if not isinstance(data, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise DataError(f"{path}: expected a JSON object mapping RGB file names to thermal file names")

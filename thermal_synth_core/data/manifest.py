@@ -155,7 +155,7 @@ def read_manifest(root: str | Path, check_files: bool = True) -> Manifest:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise DataError(f"{path}: not valid JSON: {exc}") from exc
     where = str(path)
     if not isinstance(data, Mapping):

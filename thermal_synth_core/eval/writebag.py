@@ -20,6 +20,7 @@ import contextlib
 import heapq
 import io
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -51,6 +52,26 @@ def output_storage(requested: str, source_storage: str) -> str:
     return source_storage if source_storage in ("sqlite3", "mcap") else "mcap"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Delete the hidden staging folders that killed runs left beside ``out`` (their writer process is gone)."""
+    prefix = f".{out.name}.partial-"
+    for staging in out.parent.glob(f"{prefix}*"):
+        pid_text = staging.name[len(prefix) :].split("-", 1)[0]
+        if staging.is_dir() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            log.info("removing %s, left by a run that was killed", staging)
+            shutil.rmtree(staging, ignore_errors=True)
+
+
 class SyntheticBagWriter:
     """Writes the output bag; see the module docstring. Use as a context manager.
 
@@ -80,7 +101,9 @@ class SyntheticBagWriter:
         self.encoding = encoding
         self.store = get_typestore(Stores.ROS2_KILTED)
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self._staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.partial-", dir=self.out.parent))
+        _remove_stale_staging(self.out)
+        # The pid in the name lets a later run tell a killed run's leftovers from a live run's work.
+        self._staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.partial-{os.getpid()}-", dir=self.out.parent))
         plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
         self._writer: Any = Writer(self._staging / self.out.name, version=9, storage_plugin=plugin)
         self._writer.open()

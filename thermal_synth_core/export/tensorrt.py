@@ -4,9 +4,11 @@ An engine only runs on the TensorRT version and GPU architecture it was built
 for, and only for the graph, precision and input shapes it was built from. The
 cache key holds exactly those: TensorRT version, GPU compute capability, ONNX
 SHA-256, precision and the input shape profile. Each engine file has a JSON
-sidecar with its key; an engine whose sidecar does not match (another GPU,
-another TensorRT) or that TensorRT refuses to deserialise is rebuilt, never
-crashed on.
+sidecar with its key and the SHA-256 of the engine bytes; an engine whose
+sidecar does not match (another GPU, another TensorRT), whose bytes do not
+match the checksum (truncated, corrupted or replaced) or that TensorRT refuses
+to deserialise is rebuilt, never crashed on. TensorRT only ever sees bytes
+that this product built and checksummed.
 
 TensorRT 10 and 11 differ in how reduced precision is asked for: 10 takes an
 FP32 graph plus ``BuilderFlag.FP16`` (weak typing); 11 removed that flag, so FP16
@@ -31,6 +33,7 @@ from thermal_synth_core.fileio import atomic_write_bytes, atomic_write_json
 from thermal_synth_core.modelfile import file_sha256
 
 __all__ = [
+    "CHECKSUM_FIELD",
     "ENGINE_PRECISIONS",
     "EngineKey",
     "ShapeProfile",
@@ -176,24 +179,49 @@ def _sidecar(engine_path: Path) -> Path:
     return engine_path.with_name(engine_path.name + ".json")
 
 
-def engine_problem(engine_path: Path, key: EngineKey) -> str | None:
-    """Why the engine file at ``engine_path`` cannot be used for ``key`` (None when its sidecar matches)."""
+#: Sidecar entry holding the SHA-256 of the engine bytes (not part of the key: it identifies one build).
+CHECKSUM_FIELD: Final = "engine_sha256"
+
+
+def _sidecar_problem(engine_path: Path, key: EngineKey) -> tuple[str | None, str]:
+    """(why the sidecar rules the engine out or None, the engine SHA-256 it records)."""
     if not engine_path.is_file() or engine_path.stat().st_size == 0:
-        return "no engine file"
+        return "no engine file", ""
     sidecar = _sidecar(engine_path)
     if not sidecar.is_file():
-        return f"no key file {sidecar.name} beside it (unknown TensorRT version/GPU)"
+        return f"no key file {sidecar.name} beside it (unknown TensorRT version/GPU)", ""
     try:
-        found = EngineKey.from_dict(json.loads(sidecar.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
-        return f"unreadable key file {sidecar.name}: {exc}"
-    return key.mismatch(found)
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        found = EngineKey.from_dict(data)
+        digest = data.get(CHECKSUM_FIELD)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
+        return f"unreadable key file {sidecar.name}: {exc}", ""
+    mismatch = key.mismatch(found)
+    if mismatch is not None:
+        return mismatch, ""
+    if not isinstance(digest, str) or len(digest) != 64:
+        return f"key file {sidecar.name} has no engine checksum (written by an older thermal-synth)", ""
+    return None, digest
+
+
+def _checksum_problem(data: bytes, digest: str) -> str | None:
+    if hashlib.sha256(data).hexdigest() != digest:
+        return "the engine bytes do not match the checksum in its key file (truncated, corrupted or replaced)"
+    return None
+
+
+def engine_problem(engine_path: Path, key: EngineKey) -> str | None:
+    """Why the engine file at ``engine_path`` cannot be used for ``key`` (None when key and checksum match)."""
+    problem, digest = _sidecar_problem(engine_path, key)
+    if problem is not None:
+        return problem
+    return _checksum_problem(engine_path.read_bytes(), digest)
 
 
 def save_engine(engine_path: Path, data: bytes, key: EngineKey) -> None:
-    """Write an engine and its key sidecar (atomically)."""
+    """Write an engine and its key sidecar with the engine's checksum (each atomically, engine first)."""
     atomic_write_bytes(engine_path, data)
-    atomic_write_json(_sidecar(engine_path), key.to_dict())
+    atomic_write_json(_sidecar(engine_path), {**key.to_dict(), CHECKSUM_FIELD: hashlib.sha256(data).hexdigest()})
 
 
 def load_or_build_engine(
@@ -204,13 +232,18 @@ def load_or_build_engine(
 ) -> Any:
     """A deserialised engine for ``key``: the one at ``engine_path`` if it matches and loads, else a fresh build.
 
-    A mismatching key (another GPU or TensorRT version, another graph) or an engine
-    TensorRT refuses to load is logged and rebuilt in place.
+    A mismatching key (another GPU or TensorRT version, another graph), engine bytes
+    that do not match the recorded checksum, or an engine TensorRT refuses to load is
+    logged and rebuilt in place.
     """
-    problem = engine_problem(engine_path, key)
+    problem, digest = _sidecar_problem(engine_path, key)
+    if problem is None:
+        # Checksum and deserialise the same bytes: nothing can swap the file in between.
+        data = engine_path.read_bytes()
+        problem = _checksum_problem(data, digest)
     if problem is None:
         try:
-            engine = deserialize(engine_path.read_bytes())
+            engine = deserialize(data)
         except Exception as exc:  # TensorRT raises plain RuntimeError/TypeError on foreign plans
             engine, problem = None, f"TensorRT could not load it: {exc}"
         else:

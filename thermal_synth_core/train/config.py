@@ -154,6 +154,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0 (0: PyTorch's default), got {self.threads}")
+        if not 0 <= self.seed < 2**32:
+            # Larger seeds overflow torch.Generator.manual_seed in the data stream, after start-up.
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         if self.resume not in ("auto", "never") and not self.resume.strip():
             raise ValueError("resume must be 'auto', 'never' or a checkpoint path")
 

@@ -31,7 +31,7 @@ from thermal_synth_core.config import config_to_dict
 from thermal_synth_core.data.datasets import PairedDataset, UnpairedDataset
 from thermal_synth_core.data.manifest import Manifest, read_manifest
 from thermal_synth_core.errors import DataError, TrainingError
-from thermal_synth_core.fileio import atomic_write_text
+from thermal_synth_core.fileio import atomic_write_text, remove_partials
 from thermal_synth_core.modelfile import ModelSpec, save_model
 from thermal_synth_core.train import distributed
 from thermal_synth_core.train.checkpoint import (
@@ -191,6 +191,11 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
     task: Task = Pix2PixTask(cfg, info.device) if cfg.mode == "pix2pix" else CycleGANTask(cfg, info.device)
     start_step = 0
     best: dict[str, Any] = {"step": None, "value": None}
+    if info.is_main:
+        # A run killed mid-write (SIGKILL, power cut) leaves checkpoint-sized temporary files behind.
+        removed = sum(remove_partials(d) for d in (out, out / "checkpoints", out / "samples"))
+        if removed:
+            log.info("removed %d temporary files left by an interrupted run in %s", removed, out)
     ckpt_path = find_resume_checkpoint(out, cfg.resume)
     if ckpt_path is not None:
         state = load_checkpoint(ckpt_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -87,7 +88,8 @@ def test_first_use_builds_then_reuses(tmp_path: Path) -> None:
     assert load_or_build_engine(KEY, path, fake.build, fake.deserialize) == ("engine", b"engine-1")
     assert load_or_build_engine(KEY, path, fake.build, fake.deserialize) == ("engine", b"engine-1")
     assert fake.built == 1
-    assert json.loads(path.with_name(path.name + ".json").read_text()) == KEY.to_dict()
+    sidecar = json.loads(path.with_name(path.name + ".json").read_text())
+    assert sidecar == {**KEY.to_dict(), "engine_sha256": hashlib.sha256(b"engine-1").hexdigest()}
 
 
 def test_engine_for_another_gpu_is_rebuilt_not_crashed_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,0 +1,101 @@
+"""Fault injection: ``prepare`` SIGKILLed at several random points leaves nothing a re-run would trust wrongly.
+
+tests/core/data/test_prepare.py kills one run once; here the same run is
+killed three times at random moments (the whole process group, workers too),
+and after every kill each output that exists must be whole: every PNG decodes
+at the output size, ``manifest.json`` is absent or valid. The final re-run
+finishes the work without redoing finished pairs and its outputs equal those
+of an uninterrupted run, pixel for pixel.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from thermal_synth_core.data.manifest import MANIFEST_NAME, read_manifest
+from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def _truth(root: Path) -> str:
+    return str(root / "ground_truth_alignment.yaml")
+
+
+def _outputs(out: Path) -> dict[str, Path]:
+    return {str(p.relative_to(out)): p for p in sorted(out.glob("*/*/*.png"))}
+
+
+def _check_whole(out: Path) -> None:
+    for rel, path in _outputs(out).items():
+        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        assert img is not None, f"{rel} is not a whole PNG"
+        assert img.shape[:2] == (512, 640), rel
+    if (out / MANIFEST_NAME).exists():
+        read_manifest(out)
+
+
+def test_several_kills_then_resume_equals_an_uninterrupted_run(flir_v1: Path, tmp_path: Path) -> None:
+    ref = tmp_path / "ref"
+    expected = prepare_dataset(PrepareOptions(root=flir_v1, fmt="flir-v1", out=ref, alignment=_truth(flir_v1)))
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "thermal_synth_core", "prepare", "--root", str(flir_v1), "--format", "flir-v1"]
+    cmd += ["--out", str(out), "--alignment", _truth(flir_v1), "--workers", "2"]
+    rng = random.Random(int(os.environ.get("FAULT_SEED", "4")))
+    total_files = len(_outputs(ref))
+    kills = 0
+    for _ in range(3):
+        # Kill once a random number of further files exist (or at a random early moment).
+        goal = min(len(_outputs(out)) + rng.randint(1, total_files // 4), total_files - 1)
+        early = rng.random() < 0.3
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        start = time.monotonic()
+        try:
+            while time.monotonic() < deadline and proc.poll() is None:
+                if (early and time.monotonic() - start > rng.uniform(0.3, 1.5)) or len(_outputs(out)) >= goal > 0:
+                    os.killpg(proc.pid, signal.SIGKILL)  # workers too
+                    kills += 1
+                    break
+                time.sleep(0.005)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        _check_whole(out)
+    print(f"{kills} kills; {len(_outputs(out))} of {total_files} files written before the final run")
+    assert kills >= 2, "prepare finished before it could be killed"
+
+    done_before = len(_outputs(out))
+    result = prepare_dataset(PrepareOptions(root=flir_v1, fmt="flir-v1", out=out, alignment=_truth(flir_v1)))
+    _check_whole(out)
+    assert not list(out.rglob(".*partial*"))
+    assert result.pairs == expected.pairs
+    assert result.written <= expected.pairs - done_before // 3 + 3  # finished pairs were not redone
+    ref_files, out_files = _outputs(ref), _outputs(out)
+    assert ref_files.keys() == out_files.keys()
+    for rel in ref_files:
+        a = cv2.imread(str(ref_files[rel]), cv2.IMREAD_UNCHANGED)
+        b = cv2.imread(str(out_files[rel]), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(a, b, err_msg=rel)
+    assert read_manifest(out).pairs == tuple(
+        type(p)(
+            p.split,
+            p.frame_id,
+            out / p.rgb.relative_to(ref),
+            out / p.thermal.relative_to(ref),
+            out / p.mask.relative_to(ref) if p.mask else None,
+        )
+        for p in read_manifest(ref).pairs
+    )
