@@ -127,7 +127,8 @@ def _demo(args: argparse.Namespace) -> int:
     summary(
         f"demo: {result.frames_synthesised} frames synthesised live (latency p50 {result.latency_ms_p50:.0f} ms); "
         f"warm-region score model {m.get('model_warm_iou', float('nan')):.3f} vs grayscale "
-        f"{m.get('baseline_warm_iou', float('nan')):.3f}; open {result.report} and {result.contact_sheet} "
+        f"{m.get('baseline_warm_iou', float('nan')):.3f}; open {result.report}, {result.contact_sheet} "
+        f"and the node's output bag {result.output_bag} "
         f"({result.seconds:.0f} s)"
     )
     return 0

@@ -37,6 +37,7 @@ from thermal_synth_core.agc import agc_to_uint8
 from thermal_synth_core.align import Alignment
 from thermal_synth_core.data.synth import SynthOptions, generate
 from thermal_synth_core.errors import ThermalSynthError
+from thermal_synth_core.eval import EvalOptions, evaluate
 from thermal_synth_core.fileio import atomic_path, atomic_write_json
 from thermal_synth_core.imagemsg import stamp_ns, to_mono, to_rgb8
 from thermal_synth_core.infer.colormap import apply_colormap
@@ -113,6 +114,8 @@ class _Recorder:
 
         self.lock = threading.Lock()
         self.primed = threading.Event()
+        self.priming_frames = 0
+        """RGB frames sent by :func:`_prime` (the node counts them among the frames it received)."""
         self.rgb_arrival: dict[int, float] = {}
         self.latencies_ms: list[float] = []
         self.synthetic: dict[int, npt.NDArray[Any]] = {}
@@ -174,8 +177,13 @@ def _node_process(model: Path, backend: str, env: dict[str, str], log_path: Path
         "-p", f"model_path:={model}", "-p", f"backend:={backend}",
         "-r", f"rgb/image:={RGB_TOPIC}", "-r", f"real_thermal/image:={THERMAL_TOPIC}",
         # A replayed drive should arrive whole: best effort lost most 2 MB frames here once
-        # several large topics shared the link (the node still keeps only the newest frame).
-        "-p", "input_qos.reliability:=reliable",
+        # several large topics shared the link. Depth 5 so that DDS does not silently replace a
+        # frame the executor has not taken yet; the node still works on the newest frame only and
+        # counts the ones it skips.
+        "-p", "input_qos.reliability:=reliable", "-p", "input_qos.depth:=5",
+        # The recorder shares its process with the replay: a deeper output history lets it fall
+        # behind for a moment without the node's reliable writer discarding unacknowledged frames.
+        "-p", "output_qos.depth:=50",
     ]  # fmt: skip
     with log_path.open("wb") as log_file:
         # Our own interpreter and module, arguments as a list: no shell, nothing from outside.
@@ -235,6 +243,7 @@ def _prime(
     def answered() -> bool:
         publishers[THERMAL_TOPIC].publish(messages[THERMAL_TOPIC])
         publishers[RGB_TOPIC].publish(messages[RGB_TOPIC])
+        recorder.priming_frames += 1
         return recorder.primed.wait(0.5)
 
     _wait(answered, 90, "the node's first answer to the drive's topics", proc, log_path)
@@ -292,9 +301,13 @@ def _live(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, wor
             )
 
             def settled() -> bool:
+                # Done when every replayed RGB frame came back; otherwise when nothing came for longer
+                # than Fast DDS's reliable heartbeat period (3 s), within which a lost sample is re-sent.
                 with recorder.lock:
                     n = recorder.counts["/thermal/image"]
-                time.sleep(1.5)
+                if n >= opts.frames:
+                    return True
+                time.sleep(4.0)
                 with recorder.lock:
                     return recorder.counts["/thermal/image"] == n
 
@@ -309,6 +322,7 @@ def _live(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, wor
     return {
         "replayed": result.published,
         "synthesised": recorder.counts["/thermal/image"],
+        "priming_frames": recorder.priming_frames,
         "recorded": dict(recorder.counts),
         "latency_ms_p50": float(np.percentile(lat, 50)) if lat.size else float("nan"),
         "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else float("nan"),
@@ -441,7 +455,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
     )
 
     console.rule("3/4 offline evaluation")
-    metrics = _evaluate(model, input_bag, out, opts.backend)
+    metrics = _evaluate(model, input_bag, out / "evaluation", opts.backend)
 
     console.rule("4/4 contact sheet")
     alignment = read_spec(model).alignment or Alignment.from_matrix(np.eye(3), opts.rgb_size, opts.rgb_size, "none")
@@ -457,7 +471,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
         out=out,
         input_bag=input_bag,
         output_bag=output_bag,
-        report=out / "report.html",
+        report=out / "evaluation" / "report.html",
         contact_sheet=sheet,
         frames_replayed=int(live["replayed"]),
         frames_synthesised=int(live["synthesised"]),
@@ -471,6 +485,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
         {
             "frames_replayed": result.frames_replayed,
             "frames_synthesised": result.frames_synthesised,
+            "priming_frames": live["priming_frames"],
             "latency_ms_p50": result.latency_ms_p50,
             "latency_ms_p95": result.latency_ms_p95,
             "recorded_topics": live["recorded"],
@@ -485,4 +500,24 @@ def run_demo(opts: DemoOptions) -> DemoResult:
 
 
 def _evaluate(model: Path, bag: Path, out: Path, backend: str) -> dict[str, Any]:
-    raise DemoError("offline evaluation is not wired into the demo yet")
+    """``thermal-synth evaluate`` on the input drive into ``out``; the figures the demo summary quotes."""
+    result = evaluate(
+        EvalOptions(bag=bag, rgb_topic=RGB_TOPIC, thermal_topic=THERMAL_TOPIC, out=out, model=model, backend=backend)
+    )
+    if result.error is not None:
+        raise DemoError(f"offline evaluation stopped early: {result.error}")
+    if result.scored == 0:
+        raise DemoError(f"offline evaluation paired no RGB frame with real thermal; see {out / 'metrics.json'}")
+    figures: dict[str, Any] = {"frames": result.frames, "scored": result.scored}
+    for key, entry in result.aggregate.items():
+        if not isinstance(entry, dict) or "model" not in entry:
+            continue
+        figures[f"model_{key}"] = entry["model"]["mean"]
+        figures[f"baseline_{key}"] = entry["baseline"]["mean"]
+        figures[f"winner_{key}"] = entry["winner"]
+    console.print(
+        f"  {result.scored} of {result.frames} frames scored; warm-region IoU model "
+        f"{figures.get('model_warm_iou', float('nan')):.3f} vs grayscale "
+        f"{figures.get('baseline_warm_iou', float('nan')):.3f} -> {out / 'report.html'}"
+    )
+    return figures
