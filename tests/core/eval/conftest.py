@@ -7,12 +7,9 @@ at 10 Hz, warm-object masks. They are generated once per session.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from tests.core.models.factory import make_model
 from thermal_synth_core.align.transform import Alignment
@@ -59,25 +56,3 @@ def model_file(tmp_path_factory: pytest.TempPathFactory, drives: dict[str, Path]
     path = tmp_path_factory.mktemp("models") / "eval_model.safetensors"
     make_model(path, input_size=(160, 128), output_size=(640, 512), alignment=alignment)
     return path
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Exported ONNX graphs go to a session folder, never the user's cache."""
-    root = tmp_path_factory.mktemp("eval-cache")
-    old = os.environ.get("THERMAL_SYNTH_CACHE")
-    os.environ["THERMAL_SYNTH_CACHE"] = str(root)
-    yield root
-    if old is None:
-        os.environ.pop("THERMAL_SYNTH_CACHE", None)
-    else:
-        os.environ["THERMAL_SYNTH_CACHE"] = old
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from threads on a shared 2-core machine (see tests/core/infer/conftest.py)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

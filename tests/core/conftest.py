@@ -1,4 +1,4 @@
-"""Exported graphs and engines go to a per-session cache folder, never the user's."""
+"""Fixtures of every core test: a private cache folder and one torch thread."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Exported ONNX graphs and TensorRT engines go to a per-session folder, never the user's cache."""
     root = tmp_path_factory.mktemp("thermal-synth-cache")
     old = os.environ.get("THERMAL_SYNTH_CACHE")
     os.environ["THERMAL_SYNTH_CACHE"] = str(root)
