@@ -42,8 +42,9 @@ Run the whole system on the embedded default model, live, on this machine:
 
 Everything stays on loopback (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) on a private
 ROS_DOMAIN_ID, with FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA. Output in --out:
-report.html, contact_sheet.png, input_drive/ (the drive), node_output/ (what the
-node published, playable in RViz or Foxglove), demo_summary.json, logs/.
+evaluation/ (report.html, metrics.json, frames.csv, samples/), contact_sheet.png,
+input_drive/ (the drive), node_output/ (what the node published, playable in RViz
+or Foxglove), demo_summary.json, logs/.
 
 The embedded model was trained on procedural scenes only: it is a demonstration.
 """
