@@ -9,6 +9,7 @@ every message or a BagError that says how far it got, never another exception.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import threading
@@ -58,6 +59,7 @@ def read_all(path: Path) -> int:
 def _pristine(storage: Storage) -> tuple[Path, int]:
     """A small drive bag of each storage (kept for the session) and its message count."""
     out = Path(tempfile.mkdtemp(prefix=f"fuzz-bag-{storage}-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)  # hypothesis tests cannot take tmp_path
     drive = write_drive(out, storage, rgb_frames=6, size=(32, 24))
     return drive.path, read_all(drive.path)
 
