@@ -70,11 +70,9 @@ class CycleGANTask(Task):
         self.D_B = discriminator(m.input_nc)
         self.networks = {"G_A": self.G_A, "G_B": self.G_B, "D_A": self.D_A, "D_B": self.D_B}
         self.place_networks()
-        self.opt_G = torch.optim.Adam(
-            [*self.G_A.parameters(), *self.G_B.parameters()], lr=cfg.optim.lr, betas=(cfg.optim.beta1, cfg.optim.beta2)
-        )
-        self.opt_D_A = adam(self.D_A, cfg)
-        self.opt_D_B = adam(self.D_B, cfg)
+        self.opt_G = adam([*self.G_A.parameters(), *self.G_B.parameters()], cfg, device)
+        self.opt_D_A = adam(self.D_A.parameters(), cfg, device)
+        self.opt_D_B = adam(self.D_B.parameters(), cfg, device)
         self.optimizers = {"G": self.opt_G, "D_A": self.opt_D_A, "D_B": self.opt_D_B}
         self.gan = GANLoss(cfg.loss.gan_mode).to(device)
         self.pool_A = ImagePool(cfg.loss.pool_size, seed=cfg.seed * 2 + 1)  # fake RGB for D_B
