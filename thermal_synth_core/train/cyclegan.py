@@ -24,7 +24,7 @@ from thermal_synth_core.train.image_pool import ImagePool
 from thermal_synth_core.train.losses import GANLoss
 from thermal_synth_core.train.task import Task, adam
 
-__all__ = ["CycleGANTask", "luminance"]
+__all__ = ["CycleGANTask", "luminance", "match_channels"]
 
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -35,7 +35,8 @@ def luminance(rgb: torch.Tensor) -> torch.Tensor:
     return (rgb * w).sum(1, keepdim=True)
 
 
-def _match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """The identity terms' bridge: replicate a single channel, or take RGB's luminance for one channel."""
     if x.shape[1] == channels:
         return x
     if x.shape[1] == 1:
@@ -112,8 +113,8 @@ class CycleGANTask(Task):
             loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b
             losses = {"G_A": loss_g_a, "G_B": loss_g_b, "cycle_A": loss_cycle_a, "cycle_B": loss_cycle_b}
             if lc.lambda_identity > 0:
-                idt_a = g_a(_match_channels(real_b, m.input_nc))
-                idt_b = g_b(_match_channels(real_a, m.output_nc))
+                idt_a = g_a(match_channels(real_b, m.input_nc))
+                idt_b = g_b(match_channels(real_a, m.output_nc))
                 loss_idt_a = F.l1_loss(idt_a, real_b) * lc.lambda_cycle * lc.lambda_identity
                 loss_idt_b = F.l1_loss(idt_b, real_a) * lc.lambda_cycle * lc.lambda_identity
                 loss_g = loss_g + loss_idt_a + loss_idt_b
