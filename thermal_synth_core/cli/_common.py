@@ -1,4 +1,4 @@
-"""Pieces shared by the CLI command modules: types, argument parsers, the not-yet handler."""
+"""Pieces shared by the CLI command modules: types, argument parsers, the unavailable-plug-in handler."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-from thermal_synth_core.errors import NotAvailableYetError, ThermalSynthError
+from thermal_synth_core.errors import ThermalSynthError
 
 __all__ = [
     "Handler",
@@ -15,7 +15,6 @@ __all__ = [
     "SubParsers",
     "add_command",
     "non_negative_int",
-    "not_available_yet",
     "parse_size",
     "positive_float",
     "positive_int",
@@ -48,18 +47,6 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if default in (None, False, argparse.SUPPRESS) or "default" in text or action.option_strings == []:
             return text
         return f"{text} (default: {default})"
-
-
-def not_available_yet(command: str, issue: int) -> Handler:
-    """A handler for a command whose interface exists but whose work lands in a later issue."""
-
-    def handler(args: argparse.Namespace) -> int:
-        raise NotAvailableYetError(
-            f"'thermal-synth {command}' is not available yet in this version (tracked in issue #{issue}); "
-            "nothing was done"
-        )
-
-    return handler
 
 
 def register_unavailable(sub: Any, name: str, error: BaseException) -> None:
