@@ -7,15 +7,18 @@ identity x0.5, pool 50), as in ``training/configs/{pix2pix,cyclegan}.yaml``:
 * **ours**: the training step ``python -m training.train`` runs
   (:class:`~thermal_synth_core.train.pix2pix.Pix2PixTask` /
   :class:`~thermal_synth_core.train.cyclegan.CycleGANTask`) plus the loop's per-step
-  work (adding the detached losses up; one host sync per ``log_every`` steps);
+  work (adding the detached losses up; one host sync per ``log_every`` steps), in a
+  process set up as the training's is (:mod:`thermal_synth_core.train.allocator` on the CPU);
 * **plain**: :mod:`thermal_synth_core.bench.plain_train`, the original's training loop
-  shape on the same networks (same weights) and losses.
+  shape on the same networks (same initial weights) and losses, in a process with
+  Python's and PyTorch's defaults, as the original's ``train.py`` runs.
 
-Both see the same random batches. A first iteration of each from the same weights
-and random state checks that they compute the same losses; then, after warm-up
-iterations, they alternate one iteration (a block of iterations on CUDA) at a time,
-in ABBA order, so load on the shared machine falls on both alike. On the CPU both
-run fp32; on CUDA ours uses its AMP (the JSON says so).
+Each loop runs in its own worker process; both see the same random batches. A first
+iteration of each from the same weights and random state checks that they compute the
+same losses; then, after warm-up, they take turns, one iteration (a block of iterations
+on CUDA) at a time in ABBA order, so load on the shared machine falls on both alike.
+Each turn's ratio (plain time / ours time) is the paired figure that such load disturbs
+least. On the CPU both run fp32; on CUDA ours uses its AMP (the JSON says so).
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import multiprocessing
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Final
 
 from thermal_synth_core.bench import Benchmark, write_result
@@ -50,6 +55,8 @@ DEFAULT_ITERS: Final = {"pix2pix": (20, 3), "cyclegan": (4, 2)}
 CUDA_BLOCK: Final = 10
 #: The shipped configs log (and so sync) every this many steps.
 LOG_EVERY: Final = 100
+#: Per-loop statistics whose ratios are reported besides the paired one.
+STATS: Final = ("p50", "mean", "best")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,9 +103,6 @@ class _Loop:
     networks: dict[str, nn.Module]
     features: dict[str, Any]
     numerics: str
-    samples_s: list[float] = field(default_factory=list)
-    cpu_s: list[float] = field(default_factory=list)
-    first_step_s: float = 0.0
 
 
 def bench_config(
@@ -272,69 +276,153 @@ def _batches(cfg: TrainConfig, device: torch.device, count: int = 4) -> list[dic
     return out
 
 
-@contextlib.contextmanager
-def _threads(n: int) -> Iterator[int]:
-    """Use ``n`` CPU threads for the block (0: keep PyTorch's default); yields the count in use."""
+def _initial_networks(cfg: TrainConfig, device: torch.device) -> dict[str, nn.Module]:
+    """The networks our task starts from (seeded): the plain loop copies their weights."""
     import torch
 
-    before = torch.get_num_threads()
-    if n > 0:
-        torch.set_num_threads(n)
+    from thermal_synth_core.train.cyclegan import CycleGANTask
+    from thermal_synth_core.train.pix2pix import Pix2PixTask
+
+    torch.manual_seed(cfg.seed)
+    task = Pix2PixTask(cfg, device) if cfg.mode == "pix2pix" else CycleGANTask(cfg, device)
+    return dict(task.networks)
+
+
+def _worker(conn: Connection, name: str, settings: dict[str, Any]) -> None:
+    """One loop in its own process, set up as its program would be; it obeys the parent's commands.
+
+    Commands: ``("build", arch)``, ``("first",)`` (one iteration from the seeded random state),
+    ``("run", n, offset)`` (``n`` timed iterations), ``("stop",)``. Replies are ``("ok", value)``
+    or ``("error", message)``.
+    """
+    import torch
+
+    from thermal_synth_core.train.allocator import keep_freed_memory
+
     try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
+        if settings["threads"]:
+            torch.set_num_threads(settings["threads"])
+        device = torch.device(settings["device"])
+        process: dict[str, Any] = {"threads": torch.get_num_threads()}
+        if name == "ours" and device.type == "cpu":
+            process["keeps_freed_memory"] = keep_freed_memory()  # as python -m training.train does on the CPU
+        elif device.type == "cpu":
+            process["keeps_freed_memory"] = False  # glibc's defaults, as the original's train.py runs
+        cfg: TrainConfig | None = None
+        loop: _Loop | None = None
+        batches: list[dict[str, Any]] = []
+
+        def run(n: int, offset: int) -> tuple[float, float]:
+            assert loop is not None
+            wall, cpu = time.perf_counter(), time.process_time()
+            for i in range(n):
+                loop.step(batches[(offset + i) % len(batches)])
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            return time.perf_counter() - wall, time.process_time() - cpu
+
+        while True:
+            command, *params = conn.recv()
+            if command == "stop":
+                return
+            if command == "build":
+                loop = None  # free the previous architecture's networks first
+                cfg = bench_config(params[0], **settings["config"])
+                if name == "ours":
+                    loop = _ours(cfg, device)
+                else:
+                    loop = _plain(cfg, device, _initial_networks(cfg, device))
+                batches = _batches(cfg, device)
+                info = {
+                    "networks": _describe_networks(loop.networks),
+                    "features": {**loop.features, "process": process},
+                    "numerics": loop.numerics,
+                }
+                conn.send(("ok", info))
+            elif command == "first":
+                assert cfg is not None and loop is not None
+                torch.manual_seed(cfg.seed)
+                wall, _ = run(1, 0)
+                conn.send(("ok", {"seconds": wall, "losses": loop.first_losses()}))
+            else:
+                conn.send(("ok", run(int(params[0]), int(params[1]))))
+    except Exception as exc:  # sent to the parent, which reports it in the user's terms
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def _time_arch(arch: str, args: argparse.Namespace, device: torch.device, bar: tqdm[Any]) -> dict[str, Any]:
-    """Build both loops for ``arch``, check their first iteration agrees, time them interleaved."""
-    import torch
+class _Contender:
+    """The parent's handle on one worker process."""
 
-    cfg = bench_config(
-        arch, size=args.size, batch=args.batch, ngf=args.ngf, ndf=args.ndf, compile_=args.compile, seed=args.seed
-    )
-    ours = _ours(cfg, device)
-    plain = _plain(cfg, device, ours.networks)
-    networks = {"ours": _describe_networks(ours.networks), "plain": _describe_networks(plain.networks)}
-    batches = _batches(cfg, device)
-    loops = (ours, plain)
+    def __init__(self, name: str, settings: dict[str, Any]) -> None:
+        # spawn: a fresh interpreter, so each loop's process settings are its own (and no forked OpenMP state).
+        ctx = multiprocessing.get_context("spawn")
+        self.name = name
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker, args=(child, name, settings), name=f"bench-train-{name}")
+        self.process.start()
+        child.close()
+        self.samples_s: list[float] = []
+        self.cpu_s: list[float] = []
 
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+    def ask(self, *command: Any) -> Any:
+        """Send a command and wait for its reply."""
+        from thermal_synth_core.errors import TrainingError
 
-    def run(loop: _Loop, n: int, offset: int) -> tuple[float, float]:
-        wall, cpu = time.perf_counter(), time.process_time()
-        for i in range(n):
-            loop.step(batches[(offset + i) % len(batches)])
-        sync()
-        return time.perf_counter() - wall, time.process_time() - cpu
+        self.conn.send(command)
+        try:
+            status, value = self.conn.recv()
+        except EOFError:
+            raise TrainingError(f"bench train: the {self.name} loop's process died (out of memory?)") from None
+        if status == "error":
+            raise TrainingError(f"bench train: the {self.name} loop failed: {value}")
+        return value
+
+    def close(self) -> None:
+        """Stop the worker (politely, then for good)."""
+        if self.process.is_alive():
+            with contextlib.suppress(OSError):  # the pipe may be gone already
+                self.conn.send(("stop",))
+            self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        self.conn.close()
+
+
+def _time_arch(
+    arch: str, args: argparse.Namespace, contenders: tuple[_Contender, _Contender], block: int, bar: tqdm[Any]
+) -> dict[str, Any]:
+    """Build both loops for ``arch``, check that their first iteration agrees, time them in turns."""
+    cfg = bench_config(arch, size=args.size, batch=args.batch, ngf=args.ngf, ndf=args.ndf, seed=args.seed)
+    info = {c.name: c.ask("build", arch) for c in contenders}
+    for c in contenders:
+        c.samples_s, c.cpu_s = [], []
 
     # 1. Same weights, same random state, same batch: the first iteration's losses must agree.
-    for loop in loops:
-        torch.manual_seed(cfg.seed)
-        loop.first_step_s = run(loop, 1, 0)[0]
+    first = {}
+    for c in contenders:
+        first[c.name] = c.ask("first")
         bar.update(1)
-    first = {loop.name: loop.first_losses() for loop in loops}
-    common = [k for k in first["plain"] if k in first["ours"]]
-    diffs = {k: abs(first["ours"][k] - first["plain"][k]) for k in common}
-    rel = {k: d / max(abs(first["plain"][k]), 1e-12) for k, d in diffs.items()}
+    losses = {name: value["losses"] for name, value in first.items()}
+    common = [k for k in losses["plain"] if k in losses["ours"]]
+    diffs = {k: abs(losses["ours"][k] - losses["plain"][k]) for k in common}
+    rel = {k: d / max(abs(losses["plain"][k]), 1e-12) for k, d in diffs.items()}
 
-    # 2. Warm-up (oneDNN primitive caches, allocator; compilation with --compile), then ABBA rounds.
-    warmup = args.warmup if args.warmup is not None else (2 if args.compile else 1)
-    for loop in loops:
-        run(loop, warmup, 1)
+    # 2. Warm-up (oneDNN primitive caches, allocator; compilation with --compile), then ABBA turns.
+    warmup = _warmup(args)
+    for c in contenders:
+        if warmup:
+            c.ask("run", warmup, 1)
         bar.update(warmup)
-    block = CUDA_BLOCK if device.type == "cuda" else 1
-    iters = _iters(arch, args)
-    rounds = max(1, math.ceil(iters / block))
+    rounds = max(1, math.ceil(_iters(arch, args) / block))
     for r in range(rounds):
-        for loop in loops if r % 2 == 0 else loops[::-1]:
-            wall, cpu = run(loop, block, r * block)
-            loop.samples_s.append(wall / block)
-            loop.cpu_s.append(cpu / block)
+        for c in contenders if r % 2 == 0 else contenders[::-1]:
+            wall, cpu = c.ask("run", block, r * block)
+            c.samples_s.append(wall / block)
+            c.cpu_s.append(cpu / block)
             bar.update(block)
 
+    networks = {name: value["networks"] for name, value in info.items()}
     entry: dict[str, Any] = {
         "arch": arch,
         "generator": cfg.model.generator,
@@ -348,23 +436,27 @@ def _time_arch(arch: str, args: argparse.Namespace, device: torch.device, bar: t
         "networks": networks,
         "same_networks": _same(networks["ours"], networks["plain"]),
         "first_iteration_losses": {
-            **first,
+            **losses,
             "compared": common,
             "max_abs_diff": max(diffs.values(), default=0.0),
             "max_rel_diff": max(rel.values(), default=0.0),
         },
     }
-    for loop in loops:
-        entry[loop.name] = {
-            **_stats(loop.samples_s, loop.cpu_s),
-            "first_iteration_s": loop.first_step_s,
-            "numerics": loop.numerics,
-            "features": loop.features,
+    for c in contenders:
+        entry[c.name] = {
+            **_stats(c.samples_s, c.cpu_s),
+            "first_iteration_s": first[c.name]["seconds"],
+            "numerics": info[c.name]["numerics"],
+            "features": info[c.name]["features"],
         }
+    ours, plain = contenders
+    paired = [p / o for o, p in zip(ours.samples_s, plain.samples_s, strict=True)]
     entry["ratio_ours_over_plain"] = {
-        stat: entry["ours"][f"it_per_s_{stat}"] / entry["plain"][f"it_per_s_{stat}"] for stat in ("p50", "mean", "best")
+        "paired_median": statistics.median(paired),
+        **{stat: entry["ours"][f"it_per_s_{stat}"] / entry["plain"][f"it_per_s_{stat}"] for stat in STATS},
+        "paired": [round(x, 3) for x in paired],
     }
-    entry["equal_numerics"] = ours.numerics == plain.numerics
+    entry["equal_numerics"] = info["ours"]["numerics"] == info["plain"]["numerics"]
     return entry
 
 
@@ -393,6 +485,12 @@ def _stats(samples_s: list[float], cpu_s: list[float]) -> dict[str, Any]:
         "n": len(samples_s),
         "samples_ms": [round(s * 1000.0, 1) for s in samples_s],
     }
+
+
+def _warmup(args: argparse.Namespace) -> int:
+    if args.warmup is not None:
+        return int(args.warmup)
+    return 2 if args.compile else 1
 
 
 def _iters(arch: str, args: argparse.Namespace) -> int:
@@ -429,22 +527,38 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     archs = list(ARCHS) if args.arch == "all" else [args.arch]
     device = _device(args.device)
     load_start = os.getloadavg()
-    warmup = args.warmup if args.warmup is not None else (2 if args.compile else 1)
+    warmup = _warmup(args)
     block = CUDA_BLOCK if device.type == "cuda" else 1
     total = sum(2 * (1 + warmup + max(1, math.ceil(_iters(a, args) / block)) * block) for a in archs)
+    settings = {
+        "threads": int(args.threads),
+        "device": str(device),
+        "config": {
+            "size": args.size,
+            "batch": args.batch,
+            "ngf": args.ngf,
+            "ndf": args.ndf,
+            "compile_": bool(args.compile),
+            "seed": args.seed,
+        },
+    }
     results: list[dict[str, Any]] = []
-    with _threads(int(args.threads)) as threads:
-        # One bar over every iteration of both loops (ui.progress wraps iterables; this one is stepped by hand).
-        bar = tqdm(
-            total=total, desc="bench train", unit="it", leave=False, dynamic_ncols=True, disable=not sys.stderr.isatty()
-        )
-        try:
-            for arch in archs:
-                bar.set_description(f"bench train {arch}")
-                results.append(_time_arch(arch, args, device, bar))
-        finally:
-            bar.close()
+    console.print(f"bench train: starting one worker process per loop on {device} ...")
+    contenders = (_Contender("ours", settings), _Contender("plain", settings))
+    # One bar over every iteration of both loops (ui.progress wraps iterables; this one is stepped by hand).
+    bar = tqdm(
+        total=total, desc="bench train", unit="it", leave=False, dynamic_ncols=True, disable=not sys.stderr.isatty()
+    )
+    try:
+        for arch in archs:
+            bar.set_description(f"bench train {arch}")
+            results.append(_time_arch(arch, args, contenders, block, bar))
+    finally:
+        bar.close()
+        for c in contenders:
+            c.close()
     load_end = os.getloadavg()
+    threads = results[0]["ours"]["features"]["process"]["threads"]
 
     table = Table(title=f"thermal-synth bench train ({device.type}, {threads} threads, batch {args.batch})")
     for col in ("arch", "loop", "numerics", "it/s p50", "it/s mean", "ms/it p50", "CPU s/it", "n"):
@@ -467,9 +581,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         ratio = r["ratio_ours_over_plain"]
         check = r["first_iteration_losses"]
         console.print(
-            f"{r['arch']}: ours / plain = {ratio['p50']:.2f}x (p50), {ratio['mean']:.2f}x (mean); "
-            f"same networks: {r['same_networks']}; first-iteration losses differ by at most "
-            f"{check['max_rel_diff']:.1e} (relative)"
+            f"{r['arch']}: ours / plain = {ratio['paired_median']:.2f}x (median of paired turns), "
+            f"{ratio['p50']:.2f}x (p50), {ratio['mean']:.2f}x (mean); same networks: {r['same_networks']}; "
+            f"first-iteration losses differ by at most {check['max_rel_diff']:.1e} (relative)"
         )
     targets = _targets(results, device.type)
     for t in targets:
@@ -491,12 +605,15 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "load_average_at_start": [round(x, 2) for x in load_start],
         "load_average_at_end": [round(x, 2) for x in load_end],
         "method": (
-            "both loops train the same networks (same initial weights, checked by checksum) with the same losses "
-            "on the same random batches; the first iteration of each from the same weights and random state "
-            "checks that the losses agree; after warm-up they alternate one timed block at a time in ABBA order "
-            "(one iteration per block on the CPU, "
-            f"{CUDA_BLOCK} on CUDA with a device sync at the end of the block) so load on the shared machine falls "
-            "on both alike; it/s from the median (p50), mean and best block; CPU s/it is the process's CPU time"
+            "each loop runs in its own worker process (ours set up as python -m training.train sets up its "
+            "process, plain with the defaults the original's train.py has); both train the same networks (same "
+            "initial weights, checked by checksum) with the same losses on the same random batches; the first "
+            "iteration of each from the same weights and random state checks that the losses agree; after warm-up "
+            "they take turns, one timed block at a time in ABBA order (one iteration per block on the CPU, "
+            f"{CUDA_BLOCK} on CUDA with a device sync at the end of the block), so load on the shared machine "
+            "falls on both alike; paired_median is the median over turns of plain time / ours time (adjacent "
+            "turns share the load), p50/mean/best compare each loop's own median, mean and fastest iteration; "
+            "CPU s/it is the worker's CPU time"
         ),
         "note": (
             "CPU figures stand in for GPU ones on this machine (no GPU): on the CPU both loops run fp32, and the "
@@ -510,7 +627,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     path = write_result(args.out, "train", result)
     parts = [
         f"{r['arch']} ours {r['ours']['it_per_s_p50']:.2f} vs plain {r['plain']['it_per_s_p50']:.2f} it/s "
-        f"(x{r['ratio_ours_over_plain']['p50']:.2f} p50, x{r['ratio_ours_over_plain']['mean']:.2f} mean)"
+        f"(x{r['ratio_ours_over_plain']['paired_median']:.2f} paired, x{r['ratio_ours_over_plain']['p50']:.2f} p50)"
         for r in results
     ]
     summary(f"bench train ({device.type}, {threads} threads): {'; '.join(parts)} -> {path}")
@@ -518,18 +635,20 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _targets(results: list[dict[str, Any]], device_type: str) -> list[dict[str, Any]]:
-    """The issue's target: Pix2Pix ours/plain at equal batch size and numerics (judged on the median)."""
+    """The issue's target: Pix2Pix ours/plain at equal batch size and numerics (judged on the paired median)."""
     targets: list[dict[str, Any]] = []
     for r in results:
         if r["arch"] != "pix2pix" or not r["equal_numerics"]:
             continue
-        value = r["ratio_ours_over_plain"]["p50"]
+        ratio = r["ratio_ours_over_plain"]
+        value = ratio["paired_median"]
         targets.append(
             {
-                "name": f"pix2pix ours / plain it/s, p50, {device_type}, {r['ours']['numerics']} both, "
-                f"batch {r['batch']}, {r['size'][0]}x{r['size'][1]}",
+                "name": f"pix2pix ours / plain it/s (median of paired turns), {device_type}, "
+                f"{r['ours']['numerics']} both, batch {r['batch']}, {r['size'][0]}x{r['size'][1]}",
                 "value": value,
-                "mean_value": r["ratio_ours_over_plain"]["mean"],
+                "p50_value": ratio["p50"],
+                "mean_value": ratio["mean"],
                 "needs": TARGET_PIX2PIX_RATIO,
                 "pass": value >= TARGET_PIX2PIX_RATIO,
             }
