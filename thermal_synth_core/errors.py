@@ -14,10 +14,6 @@ class ConfigError(ThermalSynthError):
     """A configuration file or override is missing, malformed or of the wrong type."""
 
 
-class NotAvailableYetError(ThermalSynthError):
-    """A command or feature exists in the interface but is not implemented yet."""
-
-
 class DataError(ThermalSynthError):
     """A dataset, image or manifest is missing, unreadable or inconsistent."""
 

@@ -88,3 +88,28 @@ def test_parse_size(text: str, expected: tuple[int, int]) -> None:
 def test_parse_size_rejects(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="size"):
         parse_size(text)
+
+
+def test_bench_all_reports_a_failing_benchmark_and_runs_the_rest(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from thermal_synth_core.bench import Benchmark
+    from thermal_synth_core.cli import bench as bench_cli
+    from thermal_synth_core.errors import ThermalSynthError
+
+    ran: list[str] = []
+
+    def fails(args: argparse.Namespace) -> dict[str, object]:
+        raise ThermalSynthError("no GPU here")
+
+    def works(args: argparse.Namespace) -> dict[str, object]:
+        ran.append(args.out)
+        return {}
+
+    fake = [Benchmark("broken", "", lambda p: None, fails), Benchmark("fine", "", lambda p: None, works)]
+    monkeypatch.setattr(bench_cli, "benchmarks", lambda: fake)
+    assert bench_cli._run_all(argparse.Namespace(out="somewhere", quick=True)) == 1
+    assert ran == ["somewhere"]
+    captured = capsys.readouterr()
+    assert "bench broken failed: no GPU here" in captured.err
+    assert "bench all: 1 ran (fine), 1 failed (broken)" in captured.out

@@ -1,4 +1,4 @@
-"""Pieces shared by the CLI command modules: types, argument parsers, the not-yet handler."""
+"""Pieces shared by the CLI command modules: types, argument parsers, the unavailable-plug-in handler."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-from thermal_synth_core.errors import NotAvailableYetError, ThermalSynthError
+from thermal_synth_core.errors import ThermalSynthError
 
 __all__ = [
     "Handler",
     "Registrar",
     "SubParsers",
     "add_command",
-    "not_available_yet",
+    "non_negative_int",
     "parse_size",
     "positive_float",
     "positive_int",
@@ -49,18 +49,6 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: {default})"
 
 
-def not_available_yet(command: str, issue: int) -> Handler:
-    """A handler for a command whose interface exists but whose work lands in a later issue."""
-
-    def handler(args: argparse.Namespace) -> int:
-        raise NotAvailableYetError(
-            f"'thermal-synth {command}' is not available yet in this version (tracked in issue #{issue}); "
-            "nothing was done"
-        )
-
-    return handler
-
-
 def register_unavailable(sub: Any, name: str, error: BaseException) -> None:
     """Register a plug-in command that failed to import, so that using it explains why."""
 
@@ -92,6 +80,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
     return value
 
 

@@ -12,9 +12,11 @@ import logging
 from importlib.metadata import entry_points
 from typing import Any
 
+from rich.markup import escape
+
 from thermal_synth_core.bench import Benchmark, evaluate, infer, prepare, train
 from thermal_synth_core.cli._common import add_command
-from thermal_synth_core.errors import NotAvailableYetError, ThermalSynthError
+from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import console, summary
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,8 @@ def _runner(bench: Benchmark) -> Any:
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    pending: list[str] = []
+    """Every benchmark in turn; one that stops with an error is reported, the others still run."""
+    failed: list[str] = []
     done: list[str] = []
     for bench in benchmarks():
         parser = argparse.ArgumentParser()
@@ -86,11 +89,12 @@ def _run_all(args: argparse.Namespace) -> int:
         try:
             bench.run(bench_args)
             done.append(bench.name)
-        except NotAvailableYetError as exc:
-            console.print(f"[yellow]skipped:[/] {exc}")
-            pending.append(bench.name)
-    summary(f"bench all: {len(done)} ran ({', '.join(done) or 'none'}), {len(pending)} not available yet")
-    return 1 if pending else 0
+        except ThermalSynthError as exc:
+            console.print(f"[bold red]bench {bench.name} failed:[/] {escape(str(exc))}", soft_wrap=True)
+            failed.append(bench.name)
+    ran, broke = ", ".join(done) or "none", ", ".join(failed) or "none"
+    summary(f"bench all: {len(done)} ran ({ran}), {len(failed)} failed ({broke})")
+    return 1 if failed else 0
 
 
 def _need_target(args: argparse.Namespace) -> int:

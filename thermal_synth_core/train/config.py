@@ -108,12 +108,16 @@ class LossConfig:
 
 @dataclass
 class OptimConfig:
-    """Adam with a constant phase, then linear decay to zero over the remaining steps."""
+    """Adam with a constant phase, then linear decay to zero over the remaining steps.
+
+    ``fused``: PyTorch's fused Adam kernel (CPU and CUDA); same update, last-bit rounding differences.
+    """
 
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
     decay_start: float = 0.5
+    fused: bool = True
 
     def __post_init__(self) -> None:
         if self.lr <= 0:
@@ -134,6 +138,7 @@ class TrainConfig:
     device: Literal["cpu", "cuda", "auto"] = "auto"
     resume: str = "auto"
     amp: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    #: channels_last memory format; applied on CUDA only (on the CPU it is slower: see ``train.task``).
     channels_last: bool = True
     compile: bool = False
     threads: int = 0

@@ -24,7 +24,7 @@ from thermal_synth_core.train.image_pool import ImagePool
 from thermal_synth_core.train.losses import GANLoss
 from thermal_synth_core.train.task import Task, adam
 
-__all__ = ["CycleGANTask", "luminance"]
+__all__ = ["CycleGANTask", "luminance", "match_channels"]
 
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -35,7 +35,8 @@ def luminance(rgb: torch.Tensor) -> torch.Tensor:
     return (rgb * w).sum(1, keepdim=True)
 
 
-def _match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """The identity terms' bridge: replicate a single channel, or take RGB's luminance for one channel."""
     if x.shape[1] == channels:
         return x
     if x.shape[1] == 1:
@@ -70,11 +71,9 @@ class CycleGANTask(Task):
         self.D_B = discriminator(m.input_nc)
         self.networks = {"G_A": self.G_A, "G_B": self.G_B, "D_A": self.D_A, "D_B": self.D_B}
         self.place_networks()
-        self.opt_G = torch.optim.Adam(
-            [*self.G_A.parameters(), *self.G_B.parameters()], lr=cfg.optim.lr, betas=(cfg.optim.beta1, cfg.optim.beta2)
-        )
-        self.opt_D_A = adam(self.D_A, cfg)
-        self.opt_D_B = adam(self.D_B, cfg)
+        self.opt_G = adam([*self.G_A.parameters(), *self.G_B.parameters()], cfg, device)
+        self.opt_D_A = adam(self.D_A.parameters(), cfg, device)
+        self.opt_D_B = adam(self.D_B.parameters(), cfg, device)
         self.optimizers = {"G": self.opt_G, "D_A": self.opt_D_A, "D_B": self.opt_D_B}
         self.gan = GANLoss(cfg.loss.gan_mode).to(device)
         self.pool_A = ImagePool(cfg.loss.pool_size, seed=cfg.seed * 2 + 1)  # fake RGB for D_B
@@ -114,8 +113,8 @@ class CycleGANTask(Task):
             loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b
             losses = {"G_A": loss_g_a, "G_B": loss_g_b, "cycle_A": loss_cycle_a, "cycle_B": loss_cycle_b}
             if lc.lambda_identity > 0:
-                idt_a = g_a(_match_channels(real_b, m.input_nc))
-                idt_b = g_b(_match_channels(real_a, m.output_nc))
+                idt_a = g_a(match_channels(real_b, m.input_nc))
+                idt_b = g_b(match_channels(real_a, m.output_nc))
                 loss_idt_a = F.l1_loss(idt_a, real_b) * lc.lambda_cycle * lc.lambda_identity
                 loss_idt_b = F.l1_loss(idt_b, real_a) * lc.lambda_cycle * lc.lambda_identity
                 loss_g = loss_g + loss_idt_a + loss_idt_b

@@ -34,6 +34,7 @@ from thermal_synth_core.errors import DataError, TrainingError
 from thermal_synth_core.fileio import atomic_write_text, remove_partials
 from thermal_synth_core.modelfile import ModelSpec, save_model
 from thermal_synth_core.train import distributed
+from thermal_synth_core.train.allocator import keep_freed_memory
 from thermal_synth_core.train.checkpoint import (
     capture_rng,
     find_resume_checkpoint,
@@ -185,6 +186,8 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
     out = cfg.out_dir
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if info.device.type == "cpu":
+        keep_freed_memory()  # each step reuses the memory it freed instead of page-faulting it in again
     torch.manual_seed(cfg.seed)
 
     # -- networks, optimisers, resume ---------------------------------------------------------
