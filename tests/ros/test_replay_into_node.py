@@ -37,8 +37,8 @@ def _stamp_ns(msg: Any) -> int:
 def test_replayed_drive_comes_back_as_synthetic_thermal_with_the_original_stamps(
     tmp_path: Path, probe: Any, ros_context: Any, ros_env: dict[str, str], venv_bin: Path
 ) -> None:
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
     from thermal_synth_ros.replay import replay
