@@ -276,6 +276,14 @@ class ThermalSynthNode(Node):
         self._real.add(stamp_ns(msg.header), _Real(msg.header, pixels))
 
     def _publish_diagnostics(self) -> None:
+        try:
+            self._send_diagnostics()
+        except RuntimeError:  # rclpy's RCLError and InvalidHandle
+            if self.context.ok():
+                raise
+            # Ctrl-C shut the context down while this timer ran: nothing to report to any more.
+
+    def _send_diagnostics(self) -> None:
         w, h = self._model.output_size
         info = {
             "backend": self._model.backend_name,
@@ -286,14 +294,13 @@ class ThermalSynthNode(Node):
             "colormap": self._live.colormap,
         }
         report = self._stats.report(info)
-        self._pub_diag.publish(
-            diagnostic_array(
-                report,
-                name=f"{self.get_name()}: synthetic thermal camera",
-                hardware_id=f"{info['architecture']} on {info['backend']}",
-                stamp=self.get_clock().now().to_msg(),
-            )
+        message = diagnostic_array(
+            report,
+            name=f"{self.get_name()}: synthetic thermal camera",
+            hardware_id=f"{info['architecture']} on {info['backend']}",
+            stamp=self.get_clock().now().to_msg(),
         )
+        self._pub_diag.publish(message)
 
     # ------------------------------------------------------------------ worker
 
@@ -311,6 +318,8 @@ class ThermalSynthNode(Node):
             try:
                 self._process(frame, self._live)
             except Exception as exc:  # the worker must survive anything one frame does
+                if not self.context.ok():
+                    break  # shutting down: the publishers' context is gone, not a frame failure
                 self._stats.count("failed")
                 self._stats.error(f"{type(exc).__name__}: {exc}")
                 self.get_logger().error(
@@ -456,6 +465,10 @@ def main(
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass  # Ctrl-C, SIGTERM or an external shutdown: a normal end
+    except RuntimeError:  # rclpy's RCLError
+        if rclpy.ok():
+            raise
+        # A callback was publishing as Ctrl-C shut the context down: a normal end too.
     finally:
         with teardown_watchdog():
             node.destroy_node()

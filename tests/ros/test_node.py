@@ -308,3 +308,13 @@ def test_model_errors_at_start_up_propagate(ros_domain_id: int) -> None:
             )
     finally:
         rclpy.try_shutdown(context=context)
+
+
+def test_diagnostics_timer_racing_ctrl_c_is_not_an_error(ros_domain_id: int) -> None:
+    # Ctrl-C shuts the context down from the signal handler; a timer callback already running then
+    # publishes into a dead context. That is the normal end of the node, not a crash (exit 1).
+    import rclpy
+
+    with running_node(ros_domain_id, FakeModel()) as node:
+        rclpy.try_shutdown(context=node.context)
+        node._publish_diagnostics()  # no exception
