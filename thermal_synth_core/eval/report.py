@@ -140,14 +140,19 @@ def _axes_title(ax: Axes, key: str) -> None:
     ax.set_title(f"{info.label}{unit}  ({arrow})", fontsize=10, loc="left")
 
 
-def _over_time(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> bytes:
+def _grid(n: int, row_height: float) -> tuple[Any, Any]:
+    """A figure with one panel per metric, two per row."""
     from matplotlib.figure import Figure
 
-    n = len(keys)
     cols = 2 if n > 1 else 1
     nrows = math.ceil(n / cols)
-    fig = Figure(figsize=(12, 3.0 * nrows))
-    axes = fig.subplots(nrows, cols, squeeze=False)
+    fig = Figure(figsize=(12, row_height * nrows))
+    return fig, fig.subplots(nrows, cols, squeeze=False)
+
+
+def _over_time(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> bytes:
+    n = len(keys)
+    fig, axes = _grid(n, row_height=3.0)
     for ax, key in zip(axes.flat, keys, strict=False):
         for side, color, label in (("model", MODEL_COLOR, "model"), ("baseline", BASELINE_COLOR, "grayscale")):
             t, v = _series(rows, f"{side}_{key}")
@@ -168,13 +173,9 @@ def _over_time(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> bytes:
 
 def _histograms(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> bytes:
     import numpy as np
-    from matplotlib.figure import Figure
 
     n = len(keys)
-    cols = 2 if n > 1 else 1
-    nrows = math.ceil(n / cols)
-    fig = Figure(figsize=(12, 2.9 * nrows))
-    axes = fig.subplots(nrows, cols, squeeze=False)
+    fig, axes = _grid(n, row_height=2.9)
     for ax, key in zip(axes.flat, keys, strict=False):
         model = _series(rows, f"model_{key}")[1]
         base = _series(rows, f"baseline_{key}")[1]
