@@ -419,3 +419,22 @@ def test_the_scans_catch_what_they_look_for(tmp_path: Path) -> None:
     run = next(c for c, n in _calls(bad) if n == "subprocess.run")
     assert _is_true(_keyword(run, "shell"))
     assert "os.system" in names
+
+
+def test_regressions_found_by_make_fuzz(tmp_path: Path) -> None:
+    """Two defects the long fuzz run found: a NUL in a manifest path, bits flipped inside a checkpoint."""
+    from thermal_synth_core.data.manifest import _safe_path
+    from thermal_synth_core.train.checkpoint import load_checkpoint, save_checkpoint
+
+    with pytest.raises(DataError, match="NUL"):
+        _safe_path(tmp_path, "train/\x00", "manifest.json")
+    path = tmp_path / "latest.pt"
+    weights = torch.arange(40.0)
+    save_checkpoint(path, {"step": 3, "task": {"w": weights}})
+    raw = bytearray(path.read_bytes())
+    at = raw.find(weights.numpy().tobytes())  # the tensor's bytes, stored uncompressed
+    assert at > 0
+    raw[at] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(TrainingError, match="checksum mismatch"):
+        load_checkpoint(path)

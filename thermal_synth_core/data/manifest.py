@@ -124,6 +124,8 @@ def _safe_path(root: Path, rel: Any, where: str) -> Path:
     """``root / rel`` after checking that ``rel`` is a relative path staying inside ``root``."""
     if not isinstance(rel, str) or not rel:
         raise DataError(f"{where}: paths must be non-empty strings relative to the dataset root")
+    if "\x00" in rel:
+        raise DataError(f"{where}: path {rel!r} contains a NUL character")
     pure = PurePosixPath(rel.replace("\\", "/"))
     if pure.is_absolute() or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
         raise DataError(f"{where}: path {rel!r} is absolute; manifest paths must be relative to the dataset root")

@@ -11,7 +11,6 @@ the previous checkpoint or the new one, never half of one.
 
 from __future__ import annotations
 
-import pickle
 import random
 import zipfile
 from pathlib import Path
@@ -78,8 +77,18 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise TrainingError(f"checkpoint not found: {path}")
     try:
+        # torch.save writes a zip archive with a CRC-32 per record; torch.load does not check them,
+        # so flipped bits in a tensor or in the pickled step would load as if nothing had happened.
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+        if damaged is not None:
+            raise TrainingError(
+                f"checkpoint {path} is corrupt (checksum mismatch in {damaged}); remove it or start with resume=never"
+            )
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+    except TrainingError:
+        raise
+    except Exception as exc:  # a damaged archive or pickle fails in many ways inside zipfile and torch
         raise TrainingError(
             f"checkpoint {path} is corrupt or not a thermal-synth checkpoint ({exc.__class__.__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}); remove it or start with resume=never"
