@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.training.tiny import STEPS, TINY
 from thermal_synth_core.modelfile import load_model
 from thermal_synth_core.train.checkpoint import load_checkpoint
 from training.train import main
@@ -30,20 +31,6 @@ from training.train import main
 pytestmark = pytest.mark.timeout(300)
 
 REPO = Path(__file__).resolve().parents[2]
-STEPS = 24
-TINY = [
-    f"steps={STEPS}",
-    "batch_size=2",
-    "data.crop=[64,64]",
-    "data.val_size=[64,64]",
-    "data.val_max_frames=2",
-    "data.workers=0",
-    "log_every=4",
-    "val_every=8",
-    "save_every=4",
-    "image_every=8",
-    "threads=1",
-]
 
 
 def _args(data: Path, out: Path) -> list[str]:
