@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -43,9 +44,11 @@ import numpy.typing as npt
 from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.ui import summary
-from thermal_synth_ros.dds import configure_dds
+from thermal_synth_ros.dds import configure_dds, teardown_watchdog
 
 WIDTH, HEIGHT = 640, 512
+#: The highest ROS_DOMAIN_ID whose Fast DDS ports fit below 65536.
+_MAX_DOMAIN_ID = 232
 ENCODINGS = ("rgb8", "bgr8", "rgba8", "bayer_rggb8", "yuv422", "mono16")
 
 
@@ -72,7 +75,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="", metavar="PATH", help="model file (default: the embedded model)")
     parser.add_argument("--backend", default="auto", help="inference backend")
     parser.add_argument("--frames", type=int, default=100, metavar="N", help="end-to-end frames to time")
-    parser.add_argument("--domain-id", type=int, default=97, metavar="ID", help="ROS_DOMAIN_ID to run on")
+    parser.add_argument(
+        "--domain-id",
+        type=int,
+        default=97,
+        metavar="ID",
+        help="ROS_DOMAIN_ID to run on (the other-process floor runs on ID+100, or ID-100 above 132)",
+    )
 
 
 def _image_msg(pixels: npt.NDArray[Any], encoding: str) -> Any:
@@ -186,8 +195,8 @@ def _add_echo(node: Any, topic: str, output: npt.NDArray[Any], encoding: str, qo
 def _echo_process_main(argv: list[str]) -> int:
     """The do-nothing node in a process of its own (``python -m thermal_synth_ros.bench echo ...``).
 
-    Runs until killed; the parent measures the transport floor between two processes through it,
-    as on a vehicle, where the camera driver, the node and the consumers are separate processes.
+    Runs until killed. Together with :func:`_probe_process_main` it gives the transport floor
+    between two processes, as on a vehicle, where camera driver, node and viewers are separate.
     """
     parser = argparse.ArgumentParser(prog="thermal_synth_ros.bench echo")
     parser.add_argument("--domain-id", type=int, required=True)
@@ -197,22 +206,95 @@ def _echo_process_main(argv: list[str]) -> int:
     configure_dds()
     import rclpy
     from rclpy.executors import ExternalShutdownException
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     w, h = (int(v) for v in args.size.split("x"))
     dtype = np.uint16 if args.encoding == "mono16" else np.uint8
     rclpy.init(domain_id=args.domain_id)
     node = rclpy.create_node("bench_echo_process")
-    _add_echo(
-        node,
-        "bench/xecho",
-        np.zeros((h, w), dtype),
-        args.encoding,
-        QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE),
-    )
+    _add_echo(node, "bench/xecho", np.zeros((h, w), dtype), args.encoding, _bench_qos())
     with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
         rclpy.spin(node)  # until the parent kills this process
     os._exit(0)  # no participant teardown: nothing here is worth the Fast DDS teardown risk
+
+
+def _probe_process_main(argv: list[str]) -> int:
+    """Time round trips to the echo process, each after a model call as in the main run; JSON on stdout."""
+    parser = argparse.ArgumentParser(prog="thermal_synth_ros.bench probe")
+    parser.add_argument("--domain-id", type=int, required=True)
+    parser.add_argument("--frames", type=int, required=True)
+    parser.add_argument("--model", default="")
+    parser.add_argument("--backend", default="auto")
+    args = parser.parse_args(argv)
+    configure_dds()
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from thermal_synth_ros.model import ModelParams, load_thermal_model
+
+    model: Any = load_thermal_model(ModelParams(model_path=args.model, backend=args.backend))
+    width, height = _rgb_size(model)
+    rgb = (np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)
+    rclpy.init(domain_id=args.domain_id)
+    probe = rclpy.create_node("bench_probe_process")
+    trip = _RoundTrip(probe, "bench/xecho_in", "bench/xecho_out", _bench_qos())
+    executor = SingleThreadedExecutor()
+    executor.add_node(probe)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    _wait_for_paths({"other-process echo": trip}, rgb)
+    frame = _image_msg(rgb, "rgb8")
+    for k in range(args.frames + 3):
+        model(rgb)  # the same CPU state as the main run's round trips
+        latency = trip.run(frame, stamp=k + 1)
+        if latency is not None and k >= 3:
+            trip.samples_ms.append(latency)
+    sys.stdout.write(json.dumps({"samples_ms": trip.samples_ms}) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # no participant teardown, as in the echo process
+
+
+def _cross_process_floor(args: argparse.Namespace, frames: int, size: str, encoding: str) -> list[float]:
+    """Round trips between two child processes on a ROS_DOMAIN_ID 100 away from ``args.domain_id``.
+
+    Children on a domain of their own, so this process's participants never hold a TCP
+    connection to another process: tearing such a transport down can hang in Fast DDS
+    3.2.3 (eProsima/Fast-DDS#6066). The children exit without any teardown. (The test suite
+    gives each test a domain in 1..100, so the children never meet another test's nodes.)
+    """
+    domain = str(args.domain_id + 100 if args.domain_id + 100 <= _MAX_DOMAIN_ID else args.domain_id - 100)
+    here = [sys.executable, "-m", __name__]
+    echo = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [*here, "echo", "--domain-id", domain, "--size", size, "--encoding", encoding], stdin=subprocess.DEVNULL
+    )
+    try:
+        probe = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+            [
+                *here,
+                "probe",
+                "--domain-id",
+                domain,
+                "--frames",
+                str(frames),
+                "--model",
+                args.model,
+                "--backend",
+                args.backend,
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    finally:
+        echo.kill()
+        echo.wait()
+    lines = [line for line in probe.stdout.splitlines() if line.startswith("{")]
+    if probe.returncode != 0 or not lines:
+        raise BackendError(
+            f"the other-process floor measurement failed (exit status {probe.returncode}): {probe.stderr[-2000:]}"
+        )
+    samples: list[float] = json.loads(lines[-1])["samples_ms"]
+    return samples
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
@@ -221,7 +303,6 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
     from thermal_synth_ros.conversions import image_msg, to_color8
@@ -246,7 +327,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     contexts = [Context(), Context(), Context()]
     for c in contexts:
         rclpy.init(context=c, domain_id=args.domain_id)
-    qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+    qos = _bench_qos()
     probe = rclpy.create_node("bench_probe", context=contexts[0])
     node = ThermalSynthNode(
         context=contexts[1],
@@ -261,33 +342,18 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     threads = [threading.Thread(target=e.spin, daemon=True) for e in executors]
     for t in threads:
         t.start()
-    echo_process: subprocess.Popen[bytes] | None = None
     try:
-        size = "x".join(str(v) for v in model.output_size)
-        echo_process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                __name__,
-                "echo",
-                "--domain-id",
-                str(args.domain_id),
-                "--size",
-                size,
-                "--encoding",
-                encoding,
-            ],
-            stdin=subprocess.DEVNULL,
-        )
         trips = {
             "node": _RoundTrip(probe, "rgb/image", "thermal/image", qos),
             "echo": _RoundTrip(probe, "bench/echo_in", "bench/echo_out", qos),
             "plain": _RoundTrip(probe, "bench/plain_in", "bench/plain_out", qos),
-            "echo_process": _RoundTrip(probe, "bench/xecho_in", "bench/xecho_out", qos),
         }
         sink = probe.create_subscription(Image, "bench/sink", lambda m: None, qos)
         out_pub = node.create_publisher(Image, "bench/sink", qos)
-        _wait_for_paths(trips, out_pub, rgb, echo_process)
+        deadline = time.monotonic() + 30.0
+        while out_pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _wait_for_paths(trips, rgb)
 
         conversion: dict[str, dict[str, float]] = {}
         for camera_encoding in ENCODINGS:
@@ -301,7 +367,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         assert sink is not None
 
         # ---- end to end, one frame in flight. Every round trip is paired with an in-process model
-        # call on the same frame right before it, and the four paths take turns, so all figures see
+        # call on the same frame right before it, and the three paths take turns, so all figures see
         # the same machine load (and the same CPU state: ONNX Runtime's threads just ran).
         frame = _image_msg(rgb, "rgb8")
         model_ms: list[float] = []
@@ -319,23 +385,20 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
                     trips[name].samples_ms.append(latency)
                     model_ms.append(in_process)
     finally:
-        for e in executors:
-            e.shutdown(timeout_sec=5.0)
-        for n in (node, baselines, probe):
-            n.destroy_node()
-        for c in contexts:
-            rclpy.try_shutdown(context=c)
-        # Only now: tearing down a TCP transport whose peer just died can hang in Fast DDS 3.2.3
-        # (eProsima/Fast-DDS#6066), so the child outlives our participants. It holds nothing to save.
-        if echo_process is not None:
-            echo_process.kill()
-            echo_process.wait()
+        with teardown_watchdog():  # a Fast DDS teardown hang ends the run with stacks, not silence
+            for e in executors:
+                e.shutdown(timeout_sec=5.0)
+            for n in (node, baselines, probe):
+                n.destroy_node()
+            for c in contexts:
+                rclpy.try_shutdown(context=c)
 
     if not all(trip.samples_ms for trip in trips.values()):
         raise BackendError("no synthetic frame came back during the benchmark (see the log for DDS errors)")
     e2e, model_timing = _timing(trips["node"].samples_ms), _timing(model_ms)
     floor, plain = _timing(trips["echo"].samples_ms), _timing(trips["plain"].samples_ms)
-    floor_process = _timing(trips["echo_process"].samples_ms)
+    size = "x".join(str(v) for v in model.output_size)
+    floor_process = _timing(_cross_process_floor(args, frames, size, encoding))
     overhead = e2e.p50_ms - model_timing.p50_ms
     own = overhead - floor.p50_ms
     result: dict[str, Any] = {
@@ -391,23 +454,22 @@ def _percent(model_ms: float, value_ms: float) -> str:
     return f"{100 * value_ms / max(model_ms, 1e-9):.0f}% of the model"
 
 
-def _wait_for_paths(
-    trips: dict[str, _RoundTrip], out_pub: Any, rgb: npt.NDArray[np.uint8], child: subprocess.Popen[bytes]
-) -> None:
+def _wait_for_paths(trips: dict[str, _RoundTrip], rgb: npt.NDArray[np.uint8], timeout: float = 30.0) -> None:
     """Until every path answers a marker frame (LARGE_DATA matches finish on each side at different times)."""
-    deadline = time.monotonic() + 30.0
-    while out_pub.get_subscription_count() == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    deadline = time.monotonic() + timeout
     marker = _image_msg(rgb, "rgb8")
     for name, trip in trips.items():
-        while True:
-            if trip.publisher.get_subscription_count() > 0 and trip.run(marker, stamp=0, timeout=1.0) is not None:
-                break
-            if child.poll() is not None:
-                raise BackendError(f"the benchmark's echo process exited with status {child.returncode}; see its log")
+        while not (trip.publisher.get_subscription_count() > 0 and trip.run(marker, stamp=0, timeout=1.0) is not None):
             if time.monotonic() > deadline:
-                raise BackendError(f"the benchmark's {name} path never connected over DDS within 30 s")
+                raise BackendError(f"the benchmark's {name} path never connected over DDS within {timeout:.0f} s")
             time.sleep(0.1)
+
+
+def _bench_qos() -> Any:
+    """Reliable, depth 5, on every bench topic (one frame in flight: nothing is ever replaced)."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    return QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 
 
 BENCHMARK = Benchmark(
@@ -419,6 +481,7 @@ BENCHMARK = Benchmark(
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["echo"]:
-        sys.exit("usage: python -m thermal_synth_ros.bench echo --domain-id ID --size WxH --encoding ENC")
-    sys.exit(_echo_process_main(sys.argv[2:]))
+    _CHILDREN = {"echo": _echo_process_main, "probe": _probe_process_main}
+    if sys.argv[1:2] == [] or sys.argv[1] not in _CHILDREN:
+        sys.exit("usage: python -m thermal_synth_ros.bench {echo|probe} ... (children of `thermal-synth bench node`)")
+    sys.exit(_CHILDREN[sys.argv[1]](sys.argv[2:]))

@@ -318,3 +318,30 @@ def test_diagnostics_timer_racing_ctrl_c_is_not_an_error(ros_domain_id: int) -> 
     with running_node(ros_domain_id, FakeModel()) as node:
         rclpy.try_shutdown(context=node.context)
         node._publish_diagnostics()  # no exception
+
+
+def test_qos_mismatches_are_reported_with_what_to_do(ros_domain_id: int, probe: Any) -> None:
+    """A camera the node cannot hear, or a viewer it cannot serve, is named in the log and /diagnostics.
+
+    rclpy's default reports are replaced by the node's own (cheaper for the executor, and they say
+    which parameter to change), so this checks that both mismatches are still reported.
+    """
+    from rclpy.qos import qos_profile_sensor_data
+
+    params = {"diagnostics_period": 0.2, "input_qos.reliability": "reliable", "output_qos.reliability": "best_effort"}
+    with running_node(ros_domain_id, FakeModel(size=(64, 48)), params):
+        diag = Collector(probe, DiagnosticArray, "/diagnostics")
+
+        def problems() -> set[str]:
+            return {diagnostics_values(m).get("last problem", "") for m in diag.snapshot()}
+
+        def reported(text: str) -> Callable[[], bool]:
+            return lambda: any(text in p for p in problems())
+
+        camera = probe.create_publisher(Image, "rgb/image", qos_profile_sensor_data)  # best effort
+        wait_for(reported("offers QoS incompatible with this node's input_qos"), 20.0, "the input QoS report")
+        viewer = probe.create_subscription(Image, "thermal/image", lambda m: None, RELIABLE)
+        wait_for(reported("requests QoS this node does not offer"), 20.0, "the output QoS report")
+        assert camera and viewer
+        assert any("input_qos.reliability" in p for p in problems())
+        assert any("set output_qos.reliability" in p for p in problems())
