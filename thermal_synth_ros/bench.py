@@ -11,8 +11,9 @@ Measured in the same run:
   the model time for the default model;
 * the same round trip through a node that does no work at all: the transport
   floor (two DDS hops of the frames and the rclpy executor wake-ups) that any
-  node pays, so ``node overhead - floor`` is the node's own share; also with
-  that do-nothing node in a process of its own, as on a vehicle;
+  node pays, so ``node overhead - floor`` is the node's own share; and, after
+  the main run, the floor between two processes, as on a vehicle (two child
+  processes on a domain of their own, see :func:`_cross_process_floor`);
 * the same round trip through the plain node one would write first (the model
   called inside the subscription callback, no worker thread).
 
@@ -22,7 +23,7 @@ approaches run on a third one. RGB frames are 640 pixels wide with the aspect
 ratio of the model's alignment (640x569 for the embedded model, whose rig is
 FLIR ADAS v1's 1800x1600 RGB camera); the thermal output is 640x512. Each round
 trip is paired with an in-process model call on the same frame just before it,
-and the paths take turns, so all figures see the same machine load.
+and the in-process paths take turns, so their figures see the same machine load.
 """
 
 from __future__ import annotations
