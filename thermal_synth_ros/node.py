@@ -195,14 +195,10 @@ class ThermalSynthNode(Node):
         self._pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10, event_callbacks=quiet)
         rgb_type, rgb_topic = (CompressedImage, "rgb/image/compressed") if self._compressed else (Image, "rgb/image")
         self._sub_rgb = self.create_subscription(
-            rgb_type, rgb_topic, self._on_rgb, in_qos, event_callbacks=self._in_events(lambda: self._sub_rgb.topic_name)
+            rgb_type, rgb_topic, self._on_rgb, in_qos, event_callbacks=self._in_events(rgb_topic)
         )
         self._sub_real = self.create_subscription(
-            Image,
-            "real_thermal/image",
-            self._on_real,
-            in_qos,
-            event_callbacks=self._in_events(lambda: self._sub_real.topic_name),
+            Image, "real_thermal/image", self._on_real, in_qos, event_callbacks=self._in_events("real_thermal/image")
         )
 
         self.add_on_set_parameters_callback(self._validate_parameters)
@@ -218,11 +214,11 @@ class ThermalSynthNode(Node):
             f"{ENV_VAR}={os.environ.get(ENV_VAR, '(unset)')})"
         )
 
-    def _in_events(self, topic_of: Callable[[], str]) -> SubscriptionEventCallbacks:
+    def _in_events(self, relative_topic: str) -> SubscriptionEventCallbacks:
         """An input's QoS mismatch report (a publisher offering less than input_qos asks for)."""
 
         def incompatible_qos(event: Any) -> None:
-            topic = topic_of()
+            topic = self.resolve_topic_name(relative_topic)  # namespaced and remapped, as users know it
             self._report(
                 f"a publisher on {topic} offers QoS incompatible with this node's input_qos "
                 f"({qos_policy_name_from_kind(event.last_policy_kind)}), so none of its frames arrive; "
