@@ -43,11 +43,14 @@ import numpy as np
 import numpy.typing as npt
 
 from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
+from thermal_synth_core.cli._common import parse_size, positive_int
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.ui import summary
 from thermal_synth_ros.dds import configure_dds, teardown_watchdog
 
 WIDTH, HEIGHT = 640, 512
+#: Targets of issue 6: node overhead under 10% of the model time, conversion + publish under 5 ms a frame.
+MAX_OVERHEAD_RATIO, MAX_CONVERSION_MS = 0.10, 5.0
 #: The highest ROS_DOMAIN_ID whose Fast DDS ports fit below 65536.
 _MAX_DOMAIN_ID = 232
 ENCODINGS = ("rgb8", "bgr8", "rgba8", "bayer_rggb8", "yuv422", "mono16")
@@ -62,20 +65,10 @@ def _rgb_size(model: Any) -> tuple[int, int]:
     return WIDTH, round(h * WIDTH / w)
 
 
-def _timing(samples_ms: list[float]) -> Timing:
-    lat = np.sort(np.asarray(samples_ms))
-    return Timing(
-        p50_ms=float(np.median(lat)),
-        p95_ms=float(lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]),
-        mean_ms=float(lat.mean()),
-        n=len(lat),
-    )
-
-
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="", metavar="PATH", help="model file (default: the embedded model)")
     parser.add_argument("--backend", default="auto", help="inference backend")
-    parser.add_argument("--frames", type=int, default=100, metavar="N", help="end-to-end frames to time")
+    parser.add_argument("--frames", type=positive_int, default=100, metavar="N", help="end-to-end frames to time")
     parser.add_argument(
         "--domain-id",
         type=int,
@@ -201,14 +194,14 @@ def _echo_process_main(argv: list[str]) -> int:
     """
     parser = argparse.ArgumentParser(prog="thermal_synth_ros.bench echo")
     parser.add_argument("--domain-id", type=int, required=True)
-    parser.add_argument("--size", required=True, help="WxH of the answer image")
+    parser.add_argument("--size", type=parse_size, required=True, help="WxH of the answer image")
     parser.add_argument("--encoding", required=True)
     args = parser.parse_args(argv)
     configure_dds()
     import rclpy
     from rclpy.executors import ExternalShutdownException
 
-    w, h = (int(v) for v in args.size.split("x"))
+    w, h = args.size
     dtype = np.uint16 if args.encoding == "mono16" else np.uint8
     rclpy.init(domain_id=args.domain_id)
     node = rclpy.create_node("bench_echo_process")
@@ -222,7 +215,7 @@ def _probe_process_main(argv: list[str]) -> int:
     """Time round trips to the echo process, each after a model call as in the main run; JSON on stdout."""
     parser = argparse.ArgumentParser(prog="thermal_synth_ros.bench probe")
     parser.add_argument("--domain-id", type=int, required=True)
-    parser.add_argument("--frames", type=int, required=True)
+    parser.add_argument("--frames", type=positive_int, required=True)
     parser.add_argument("--model", default="")
     parser.add_argument("--backend", default="auto")
     args = parser.parse_args(argv)
@@ -396,12 +389,16 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
     if not all(trip.samples_ms for trip in trips.values()):
         raise BackendError("no synthetic frame came back during the benchmark (see the log for DDS errors)")
-    e2e, model_timing = _timing(trips["node"].samples_ms), _timing(model_ms)
-    floor, plain = _timing(trips["echo"].samples_ms), _timing(trips["plain"].samples_ms)
+    e2e, model_timing = Timing.of(trips["node"].samples_ms), Timing.of(model_ms)
+    floor, plain = Timing.of(trips["echo"].samples_ms), Timing.of(trips["plain"].samples_ms)
     size = "x".join(str(v) for v in model.output_size)
-    floor_process = _timing(_cross_process_floor(args, frames, size, encoding))
+    floor_process = Timing.of(_cross_process_floor(args, frames, size, encoding))
     overhead = e2e.p50_ms - model_timing.p50_ms
     own = overhead - floor.p50_ms
+
+    def share(ms: float) -> float:  # a fraction of the model's own time
+        return ms / model_timing.p50_ms
+
     result: dict[str, Any] = {
         "frame": "x".join(str(v) for v in model.output_size),
         "rgb_frame": f"{width}x{height}",
@@ -412,26 +409,26 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "transport_floor_echo_node": floor.to_dict(),
         "plain_node_end_to_end": plain.to_dict(),
         "transport_floor_echo_other_process": floor_process.to_dict(),
-        "transport_floor_other_process_ratio": floor_process.p50_ms / model_timing.p50_ms,
+        "transport_floor_other_process_ratio": share(floor_process.p50_ms),
         "frames_lost": lost,
         "node_overhead_ms_p50": overhead,
-        "node_overhead_ratio": overhead / model_timing.p50_ms,
-        "transport_floor_ratio": floor.p50_ms / model_timing.p50_ms,
+        "node_overhead_ratio": share(overhead),
+        "transport_floor_ratio": share(floor.p50_ms),
         "node_own_overhead_ms_p50": own,
-        "node_own_overhead_ratio": own / model_timing.p50_ms,
+        "node_own_overhead_ratio": share(own),
         "plain_node_vs_node_p50": plain.p50_ms / e2e.p50_ms,
         "conversion_to_model_input_ms": conversion,
         "build_and_publish_mono16_ms": publish.to_dict(),
         "conversion_plus_publish_ms_p50_worst_encoding": per_frame,
-        "targets": {"node_overhead_ratio": 0.10, "conversion_plus_publish_ms": 5.0},
+        "targets": {"node_overhead_ratio": MAX_OVERHEAD_RATIO, "conversion_plus_publish_ms": MAX_CONVERSION_MS},
         "targets_met": {
-            "node_overhead_ratio": overhead / model_timing.p50_ms < 0.10,
-            "node_own_overhead_ratio": own / model_timing.p50_ms < 0.10,
-            "conversion_plus_publish_ms": per_frame < 5.0,
+            "node_overhead_ratio": share(overhead) < MAX_OVERHEAD_RATIO,
+            "node_own_overhead_ratio": share(own) < MAX_OVERHEAD_RATIO,
+            "conversion_plus_publish_ms": per_frame < MAX_CONVERSION_MS,
         },
         "dds": (
             "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA; probe, node and in-process baselines are three "
-            "participants in one process; the other-process floor is a do-nothing node in a child process"
+            "participants in one process; the other-process floor runs between two child processes"
         ),
         "figures_note": (
             "node_overhead = node end-to-end - model in process; transport_floor = the same round trip "
@@ -439,7 +436,10 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         ),
     }
     path = write_result(args.out, "node", result)
-    pct = functools.partial(_percent, model_timing.p50_ms)
+
+    def pct(ms: float) -> str:
+        return f"{100 * share(ms):.0f}% of the model"
+
     summary(
         f"bench node: end-to-end p50 {e2e.p50_ms:.1f} ms vs model {model_timing.p50_ms:.1f} ms: overhead "
         f"{overhead:.2f} ms ({pct(overhead)}), of which the transport floor (a do-nothing rclpy node) is "
@@ -449,10 +449,6 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         f"conversion+publish {per_frame:.2f} ms/frame -> {path}"
     )
     return result
-
-
-def _percent(model_ms: float, value_ms: float) -> str:
-    return f"{100 * value_ms / max(model_ms, 1e-9):.0f}% of the model"
 
 
 def _wait_for_paths(trips: dict[str, _RoundTrip], rgb: npt.NDArray[np.uint8], timeout: float = 30.0) -> None:

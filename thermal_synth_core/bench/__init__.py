@@ -57,6 +57,18 @@ class Timing:
         """Plain values for JSON, FPS included."""
         return {**asdict(self), "fps": self.fps}
 
+    @classmethod
+    def of(cls, samples_ms: list[float]) -> Timing:
+        """The statistics of ``samples_ms`` (at least one sample, in any order)."""
+        ordered = sorted(samples_ms)
+        p95_index = min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))
+        return cls(
+            p50_ms=statistics.median(ordered),
+            p95_ms=ordered[p95_index],
+            mean_ms=statistics.fmean(ordered),
+            n=len(ordered),
+        )
+
 
 def measure(fn: Callable[[], object], repeat: int, warmup: int = 2, min_seconds: float = 0.0) -> Timing:
     """Time ``fn`` ``repeat`` times (at least ``min_seconds`` in all) after ``warmup`` untimed calls."""
@@ -68,11 +80,7 @@ def measure(fn: Callable[[], object], repeat: int, warmup: int = 2, min_seconds:
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1000.0)
-    samples.sort()
-    p95_index = min(len(samples) - 1, round(0.95 * (len(samples) - 1)))
-    return Timing(
-        p50_ms=statistics.median(samples), p95_ms=samples[p95_index], mean_ms=statistics.fmean(samples), n=len(samples)
-    )
+    return Timing.of(samples)
 
 
 def environment() -> dict[str, Any]:

@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import functools
 import os
-import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -116,18 +115,7 @@ def _interleaved(
                 dt = time.perf_counter() - t0
                 samples[name].append(dt * 1000.0)
                 spent[name] += dt
-    return {name: _timing(values) for name, values in samples.items()}, {n: min(v) for n, v in samples.items()}
-
-
-def _timing(samples_ms: list[float]) -> Timing:
-    ordered = sorted(samples_ms)
-    p95_index = min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))
-    return Timing(
-        p50_ms=statistics.median(ordered),
-        p95_ms=ordered[p95_index],
-        mean_ms=statistics.fmean(ordered),
-        n=len(ordered),
-    )
+    return {name: Timing.of(values) for name, values in samples.items()}, {n: min(v) for n, v in samples.items()}
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
