@@ -22,8 +22,9 @@ SOAK_SECONDS ?= 600
 SOAK_OUT ?= bench/results
 FUZZ_SCALE ?= 40
 
-# Large images over Fast DDS need the LARGE_DATA builtin transports on every participant.
-export FASTDDS_BUILTIN_TRANSPORTS ?= LARGE_DATA
+# Fast DDS transports: every process of the package selects its shipped XML profile itself
+# (thermal_synth_ros/fastdds_profile.xml) unless FASTDDS_BUILTIN_TRANSPORTS or
+# FASTDDS_DEFAULT_PROFILES_FILE is set, so nothing is exported here.
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install test lint typecheck pytest demo bench default-model soak fuzz clean help

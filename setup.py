@@ -31,14 +31,19 @@ setup(
     packages=find_packages(include=["thermal_synth_core*", "thermal_synth_ros*", "training*"]),
     package_data={
         "thermal_synth_core": ["py.typed", "assets/*"],
-        "thermal_synth_ros": ["py.typed"],
+        "thermal_synth_ros": ["py.typed", "fastdds_profile.xml"],
         "training": ["configs/*.yaml"],
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", sorted(str(p) for p in Path("launch").glob("*.py"))),
-        (f"share/{PACKAGE}/config", sorted(str(p) for p in Path("config").glob("*") if p.is_file())),
+        (
+            f"share/{PACKAGE}/config",
+            # The Fast DDS profile lives in the Python package (the node finds it there when pip-installed)
+            # and is installed beside the other config files for launch files and other processes.
+            [*sorted(str(p) for p in Path("config").glob("*") if p.is_file()), f"{PACKAGE}/fastdds_profile.xml"],
+        ),
     ],
     zip_safe=False,
     install_requires=[
@@ -90,6 +95,7 @@ setup(
         # ROS 2 benchmarks plug into `thermal-synth bench` the same way.
         "thermal_synth.benchmarks": [
             "node = thermal_synth_ros.bench:BENCHMARK",
+            "startup = thermal_synth_ros.startup:BENCHMARK",
         ],
     },
 )

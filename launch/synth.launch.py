@@ -8,7 +8,8 @@ Arguments (``ros2 launch thermal_synth_ros synth.launch.py --show-args``):
   params_file                             node parameters (default: config/synth.yaml)
   use_sim_time                            follow /clock (bag replay: ``thermal-synth replay --clock``)
   rviz                                    also start rviz2 with config/synth.rviz
-  dds_transports                          FASTDDS_BUILTIN_TRANSPORTS for the node and rviz2
+  dds_transports                          FASTDDS_BUILTIN_TRANSPORTS for the node and rviz2 (empty: the profile)
+  dds_profile                             Fast DDS XML profile used when dds_transports is empty
   log_level                               the node's log level
 
 Example:
@@ -18,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
@@ -54,8 +55,17 @@ def _remappings(context: LaunchContext, *, absolute: bool) -> list[tuple[str, st
     return [(f"/{src}" if absolute else src, dst) for src, dst in pairs]
 
 
+def _dds_env(context: LaunchContext) -> dict[str, str]:
+    """The same Fast DDS transports for the node and rviz2: a builtin choice if given, else the XML profile."""
+    transports = _topic(context, "dds_transports")
+    if transports:
+        return {"FASTDDS_BUILTIN_TRANSPORTS": transports}
+    return {"FASTDDS_DEFAULT_PROFILES_FILE": _topic(context, "dds_profile")}
+
+
 def _actions(context: LaunchContext) -> list[Node]:
     use_sim_time = _is_true(context, "use_sim_time")
+    dds_env = _dds_env(context)
     overrides: dict[str, object] = {"use_sim_time": use_sim_time}
     for name in OVERRIDABLE:
         value = str(LaunchConfiguration(name).perform(context)).strip()
@@ -72,6 +82,7 @@ def _actions(context: LaunchContext) -> list[Node]:
             parameters=[LaunchConfiguration("params_file"), overrides],
             remappings=_remappings(context, absolute=False),
             ros_arguments=["--log-level", LaunchConfiguration("log_level")],
+            additional_env=dds_env,
         )
     ]
     if _is_true(context, "rviz"):
@@ -83,6 +94,7 @@ def _actions(context: LaunchContext) -> list[Node]:
                 arguments=["-d", f"{share}/config/synth.rviz"],
                 parameters=[{"use_sim_time": use_sim_time}],
                 remappings=_remappings(context, absolute=True),
+                additional_env=dds_env,
             )
         )
     return actions
@@ -115,13 +127,23 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument(
                 "dds_transports",
                 # A value exported in the shell wins, as in the node and `thermal-synth replay`.
-                default_value=EnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", default_value="LARGE_DATA"),
+                default_value=EnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", default_value=""),
                 description=(
-                    "FASTDDS_BUILTIN_TRANSPORTS for the node and rviz2 (LARGE_DATA for multi-MB images); "
-                    "the camera driver and every other participant on these topics must use the same"
+                    "FASTDDS_BUILTIN_TRANSPORTS for the node and rviz2 (e.g. LARGE_DATA); empty: the XML profile "
+                    "of dds_profile. The camera driver must use transports that reach the node (see README)"
                 ),
             ),
-            SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", LaunchConfiguration("dds_transports")),
+            DeclareLaunchArgument(
+                "dds_profile",
+                default_value=EnvironmentVariable(
+                    "FASTDDS_DEFAULT_PROFILES_FILE",
+                    default_value=PathJoinSubstitution([share, "config", "fastdds_profile.xml"]),
+                ),
+                description=(
+                    "Fast DDS XML profile for the node and rviz2 when dds_transports is empty (default: the "
+                    "package's, shared memory with a 64 MiB segment + UDPv4)"
+                ),
+            ),
             OpaqueFunction(function=_actions),
         ]
     )

@@ -63,6 +63,7 @@ def test_share_layout_and_ament_index(colcon_install: Path) -> None:
     assert (share / "package.xml").is_file()
     assert (share / "launch" / "synth.launch.py").is_file()
     assert (share / "config" / "synth.yaml").is_file()
+    assert (share / "config" / "fastdds_profile.xml").is_file()
     assert (colcon_install / "share" / "ament_index" / "resource_index" / "packages" / "thermal_synth_ros").is_file()
 
 

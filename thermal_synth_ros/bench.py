@@ -18,7 +18,7 @@ Measured in the same run:
   called inside the subscription callback, no worker thread).
 
 The node runs in this process on its own rclpy Context (its own DDS
-participant), with LARGE_DATA transports as in production; the in-process plain
+participant), with the package's Fast DDS transports as in production; the in-process plain
 approaches run on a third one. RGB frames are 640 pixels wide with the aspect
 ratio of the model's alignment (640x569 for the embedded model, whose rig is
 FLIR ADAS v1's 1800x1600 RGB camera); the thermal output is 640x512. Each round
@@ -46,7 +46,7 @@ from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
 from thermal_synth_core.cli._common import parse_size, positive_int
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.ui import summary
-from thermal_synth_ros.dds import configure_dds, teardown_watchdog
+from thermal_synth_ros.dds import configure_dds, describe_transports, teardown_watchdog
 
 WIDTH, HEIGHT = 640, 512
 #: Targets of issue 6: node overhead under 10% of the model time, conversion + publish under 5 ms a frame.
@@ -427,7 +427,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             "conversion_plus_publish_ms": per_frame < MAX_CONVERSION_MS,
         },
         "dds": (
-            "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA; probe, node and in-process baselines are three "
+            f"{describe_transports()}; probe, node and in-process baselines are three "
             "participants in one process; the other-process floor runs between two child processes"
         ),
         "figures_note": (
@@ -452,7 +452,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _wait_for_paths(trips: dict[str, _RoundTrip], rgb: npt.NDArray[np.uint8], timeout: float = 30.0) -> None:
-    """Until every path answers a marker frame (LARGE_DATA matches finish on each side at different times)."""
+    """Until every path answers a marker frame (the two sides of a DDS match can finish at different times)."""
     deadline = time.monotonic() + timeout
     marker = _image_msg(rgb, "rgb8")
     for name, trip in trips.items():

@@ -21,9 +21,11 @@ Messages are published as recorded (rosbag2: the raw CDR bytes; ROS 1: converted
 so header stamps are exactly those of the drive. Publishers are reliable (they
 serve reliable and best-effort subscribers); latched topics stay latched.
 
-Large images: FASTDDS_BUILTIN_TRANSPORTS defaults to LARGE_DATA here, as in the
-node and the launch file; every participant (node, RViz, recorder) must use the
-same setting or they do not see each other.
+Large images: like the node and the launch file, replay uses the package's Fast
+DDS profile (shared memory with a 64 MiB segment, plus UDPv4) unless
+FASTDDS_BUILTIN_TRANSPORTS or FASTDDS_DEFAULT_PROFILES_FILE is set. Participants
+with Fast DDS's default transports (RViz, a recorder) see it; LARGE_DATA ones do
+not, so choose one setting for every process on these topics.
 
 Examples:
   thermal-synth replay --bag drive.mcap --clock
@@ -41,7 +43,7 @@ Run the whole system on the embedded default model, live, on this machine:
   5. draw a contact sheet: RGB | synthetic | real thermal, day and night.
 
 Everything stays on loopback (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) on a private
-ROS_DOMAIN_ID, with FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA. Output in --out:
+ROS_DOMAIN_ID, with the package's Fast DDS transports. Output in --out:
 evaluation/ (report.html, metrics.json, frames.csv, samples/), contact_sheet.png,
 input_drive/ (the drive), node_output/ (what the node published, playable in RViz
 or Foxglove), demo_summary.json, logs/.
@@ -68,13 +70,13 @@ def register_replay(sub: Any) -> None:
         default=3.0,
         metavar="S",
         help="wait up to S seconds for every topic to have a subscriber before the first message "
-        "(discovery takes ~2 s with LARGE_DATA; 0 starts at once)",
+        "(discovery takes ~0.1-2 s; 0 starts at once)",
     )
 
 
 def _replay(args: argparse.Namespace) -> int:
     from thermal_synth_core.ui import summary
-    from thermal_synth_ros.dds import ENV_VAR, configure_dds
+    from thermal_synth_ros.dds import configure_dds
     from thermal_synth_ros.replay import replay
 
     transports = configure_dds()
@@ -86,7 +88,7 @@ def _replay(args: argparse.Namespace) -> int:
     summary(
         f"{how} {result.published} messages on {len(result.topics)} topics in {result.seconds:.1f} s "
         f"({result.loops} pass{'es' if result.loops != 1 else ''}, rate {args.rate:g}"
-        f"{', /clock' if args.clock else ''}, {ENV_VAR}={transports}){skipped}"
+        f"{', /clock' if args.clock else ''}, {transports}){skipped}"
     )
     return 0
 

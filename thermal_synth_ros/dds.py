@@ -1,37 +1,76 @@
-"""The one place that chooses Fast DDS transports for our processes.
+"""The one place that chooses Fast DDS transports for our processes, and cleans up after dead ones.
 
 With Fast DDS's default transports, multi-megabyte images are mostly lost on
-these machines; ``FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA`` delivers them. Every
-participant on a topic must use the same setting or they never discover each
-other, so the node, ``thermal-synth replay``, the launch file, the demo and the
-tests all default to LARGE_DATA, and a value the user set wins everywhere.
+one computer (the default shared-memory segment is 0.5 MiB). Every process of
+this package therefore uses the Fast DDS XML profile shipped beside this module
+(:data:`PROFILE`: shared memory with a 64 MiB segment, plus UDPv4; no TCP),
+unless the user chose transports themselves with ``FASTDDS_BUILTIN_TRANSPORTS``
+(e.g. ``LARGE_DATA``) or ``FASTDDS_DEFAULT_PROFILES_FILE``: a value the user set
+wins everywhere. README "Large camera images over Fast DDS" has the figures
+behind this choice.
+
+Processes killed with SIGKILL leave their shared-memory segments in
+``/dev/shm``; :func:`remove_stale_shm` removes those whose owner is gone.
 """
 
 from __future__ import annotations
 
+import errno
 import faulthandler
+import fcntl
 import os
 import sys
-from collections.abc import Iterator, MutableMapping
+import time
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
+from pathlib import Path
 
-__all__ = ["DEFAULT_TRANSPORTS", "ENV_VAR", "TEARDOWN_TIMEOUT_S", "configure_dds", "teardown_watchdog"]
+__all__ = [
+    "ENV_VAR",
+    "PROFILE",
+    "PROFILE_VAR",
+    "TEARDOWN_TIMEOUT_S",
+    "configure_dds",
+    "describe_transports",
+    "domain_in_use",
+    "lock_held",
+    "remove_stale_shm",
+    "teardown_watchdog",
+]
 
+#: Fast DDS's builtin-transport choice (DEFAULT, SHM, UDPv4, LARGE_DATA, ...); set by the user only.
 ENV_VAR = "FASTDDS_BUILTIN_TRANSPORTS"
-DEFAULT_TRANSPORTS = "LARGE_DATA"
+#: Fast DDS's XML profile file; ours unless the user set it or ENV_VAR.
+PROFILE_VAR = "FASTDDS_DEFAULT_PROFILES_FILE"
+#: The shipped profile (also installed as share/thermal_synth_ros/config/fastdds_profile.xml).
+PROFILE = Path(__file__).resolve().with_name("fastdds_profile.xml")
 
 
 def configure_dds(environ: MutableMapping[str, str] | None = None) -> str:
-    """Default ``FASTDDS_BUILTIN_TRANSPORTS`` to LARGE_DATA unless already set; returns the value in effect.
+    """Select our transport profile unless the user chose transports; returns :func:`describe_transports`.
 
     Must run before the process's first rclpy Context is initialised (Fast DDS
-    reads it when the participant is created).
+    reads the environment when the participant is created). Child processes
+    given a copy of ``os.environ`` afterwards inherit the same choice.
     """
     env = os.environ if environ is None else environ
-    value = env.get(ENV_VAR, "")
-    if not value:
-        env[ENV_VAR] = value = DEFAULT_TRANSPORTS
-    return value
+    if not env.get(ENV_VAR) and not env.get(PROFILE_VAR):
+        env.pop(ENV_VAR, None)  # an empty value would still be read as a (bad) choice
+        env[PROFILE_VAR] = str(PROFILE)
+    return describe_transports(env)
+
+
+def describe_transports(environ: Mapping[str, str] | None = None) -> str:
+    """The transports in effect, in the words of the environment variable that chose them."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_VAR):
+        return f"{ENV_VAR}={env[ENV_VAR]}"
+    profile = env.get(PROFILE_VAR, "")
+    if not profile:
+        return "Fast DDS defaults"
+    if Path(profile).resolve() == PROFILE:
+        return "thermal-synth profile (shared memory 64 MiB + UDPv4)"
+    return f"{PROFILE_VAR}={profile}"
 
 
 #: Seconds a participant's teardown may take before the process gives up on it.
@@ -61,3 +100,70 @@ def teardown_watchdog(timeout: float = TEARDOWN_TIMEOUT_S) -> Iterator[None]:
         yield
     finally:
         faulthandler.cancel_dump_traceback_later()
+
+
+#: Fast DDS shared-memory files live here on Linux.
+SHM_DIR = Path("/dev/shm")  # noqa: S108  (Fast DDS's fixed location, only read and cleaned)
+#: A lock file younger than this may belong to a participant that is still starting up.
+STALE_AFTER_S = 5.0
+
+
+def lock_held(lock: Path) -> bool:
+    """Whether a live process holds the Fast DDS lock file ``lock`` (``fastdds_*_el``); False if it is gone."""
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def domain_in_use(domain_id: int, shm_dir: Path = SHM_DIR) -> bool:
+    """Whether a live participant on this computer listens on ``domain_id`` (its shared-memory ports say so).
+
+    Fast DDS numbers a domain's ports 7400 + 250 * domain_id + 0..249, and every
+    listener holds the lock file of its port.
+    """
+    base = 7400 + 250 * domain_id
+    for lock in shm_dir.glob("fastdds_port*_el"):
+        digits = lock.name[len("fastdds_port") : -len("_el")]
+        if digits.isdigit() and base <= int(digits) < base + 250 and lock_held(lock):
+            return True
+    return False
+
+
+def remove_stale_shm(shm_dir: Path = SHM_DIR, *, min_age_s: float = STALE_AFTER_S) -> list[str]:
+    """Remove the shared-memory segments of Fast DDS participants whose process is gone; returns their names.
+
+    Each participant holds an exclusive ``flock`` on ``fastdds_<id>_el`` for its
+    whole life and the kernel drops it when the process dies, however it dies, so
+    a lock file we can lock belongs to a dead participant. Its segment (up to the
+    profile's 64 MiB of ``/dev/shm``) is then removed with it. Port files
+    (``fastdds_port*``) are shared by every participant on a port and reused by
+    Fast DDS itself, so they stay.
+    """
+    removed: list[str] = []
+    now = time.time()
+    for lock in sorted(shm_dir.glob("fastdds_*_el")):
+        segment = lock.with_name(lock.name[: -len("_el")])
+        if segment.name.startswith("fastdds_port"):
+            continue
+        try:
+            young = now - lock.stat().st_mtime < min_age_s
+        except OSError:
+            continue  # removed meanwhile
+        if young or lock_held(lock):
+            continue
+        segment.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)
+        removed.append(segment.name)
+    return removed

@@ -7,7 +7,7 @@
 5. write ``report.html``, ``contact_sheet.png`` (RGB | synthetic | real, day and night) and a summary.
 
 Everything runs on this machine's loopback (``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``)
-on a private ``ROS_DOMAIN_ID``, with the LARGE_DATA transports on every participant.
+on a private ``ROS_DOMAIN_ID``, with the package's Fast DDS transports on every participant.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from thermal_synth_core.infer.embedded import resolve_model_path
 from thermal_synth_core.modelfile import read_spec
 from thermal_synth_core.ui import console
 from thermal_synth_ros.dds import configure_dds, teardown_watchdog
+from thermal_synth_ros.link import publisher_link
 
 __all__ = ["DemoOptions", "DemoResult", "run_demo"]
 
@@ -205,7 +206,7 @@ def _prime(
 ) -> dict[str, Any]:
     """Publishers for the drive's topics, used until the node answers on them; returned for the replay.
 
-    With LARGE_DATA, discovery takes seconds and the two sides of a match do not
+    Discovery can take seconds on a loaded machine and the two sides of a match do not
     finish together: a publisher can see the node's subscription while the node
     does not yet see the publisher, and the drive's first seconds would be lost.
     One RGB frame and one thermal frame with a marker stamp are sent until the
@@ -246,7 +247,11 @@ def _prime(
         recorder.priming_frames += 1
         return recorder.primed.wait(0.5)
 
-    _wait(answered, 90, "the node's first answer to the drive's topics", proc, log_path)
+    try:
+        _wait(answered, 90, "the node's first answer to the drive's topics", proc, log_path)
+    except DemoError as exc:
+        links = "; ".join(publisher_link(node, pub) for pub in publishers.values())
+        raise DemoError(f"{exc}\nlinks seen from the replay: {links}") from None
     return publishers
 
 

@@ -93,8 +93,12 @@ class FrameStats:
             p50, p95 = np.percentile(np.fromiter(self._latency_ms, float), [50, 95])
             return float(p50), float(p95)
 
-    def report(self, info: dict[str, str]) -> Report:
-        """Rates since the previous report, percentiles, counters and ``info`` (backend, model, ...)."""
+    def report(self, info: dict[str, str], link_problems: list[str] | None = None) -> Report:
+        """Rates since the previous report, percentiles, counters and ``info`` (backend, model, ...).
+
+        ``link_problems`` (from :class:`~thermal_synth_ros.link.LinkMonitor`) make the level WARN, the
+        first one the message, all of them the "input problem" values.
+        """
         now = time.monotonic()
         with self._lock:
             counts = dict(self._counts)
@@ -133,6 +137,8 @@ class FrameStats:
             values["SSIM vs real thermal (AGC, running)"] = f"{ssim.mean():.4f}"
         if last_error:
             values["last problem"] = last_error
+        for i, problem in enumerate(link_problems or []):
+            values["input problem" if i == 0 else f"input problem {i + 1}"] = problem
 
         problems = delta["rejected"] + delta["failed"] + delta["real_rejected"]
         if delta["failed"] and not delta["published"]:
@@ -145,6 +151,8 @@ class FrameStats:
                     f"{delta['failed']} model failures in the last {period:.1f} s"
                 ),
             )
+        elif link_problems:
+            level, message = LEVEL_WARN, link_problems[0]
         elif not delta["received"]:
             level, message = LEVEL_WARN, "no RGB frames received"
         else:

@@ -21,7 +21,6 @@ missing or corrupt model, invalid parameters) stop the node, with exit code 1.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -55,9 +54,10 @@ from thermal_synth_ros.conversions import (
     to_color8,
     to_mono,
 )
-from thermal_synth_ros.dds import ENV_VAR, configure_dds, teardown_watchdog
+from thermal_synth_ros.dds import configure_dds, describe_transports, teardown_watchdog
 from thermal_synth_ros.diagnostics import FrameStats, diagnostic_array
 from thermal_synth_ros.latest import LatestSlot
+from thermal_synth_ros.link import LinkMonitor, LinkStatus
 from thermal_synth_ros.model import Colorizer, ModelParams, ThermalModel, load_colorizer, load_thermal_model
 from thermal_synth_ros.params import PARAMETERS, ParamSpec, descriptor
 
@@ -87,6 +87,7 @@ class LiveSettings:
     sync_slop: float
     max_rate_hz: float
     thermal_frame_id: str
+    stall_timeout: float
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class ThermalSynthNode(Node):
             sync_slop=p["sync_slop"],
             max_rate_hz=p["max_rate_hz"],
             thermal_frame_id=p["thermal_frame_id"],
+            stall_timeout=p["stall_timeout"],
         )
 
         self.get_logger().info(f"loading {self._model_params.describe()} (backend {self._model_params.backend})")
@@ -201,6 +203,29 @@ class ThermalSynthNode(Node):
             Image, "real_thermal/image", self._on_real, in_qos, event_callbacks=self._in_events("real_thermal/image")
         )
 
+        transports = describe_transports()
+        domain = self.context.get_domain_id()
+        now = time.monotonic()
+        self._links = {
+            "rgb": LinkMonitor(
+                self._sub_rgb.topic_name,
+                stall_after_s=self._live.stall_timeout,
+                transports=transports,
+                domain_id=domain,
+                required=True,
+                now=now,
+            ),
+            "real": LinkMonitor(
+                self._sub_real.topic_name,
+                stall_after_s=self._live.stall_timeout,
+                transports=transports,
+                domain_id=domain,
+                required=False,
+                now=now,
+            ),
+        }
+        self._link_states = {"rgb": "waiting", "real": "waiting"}
+
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         self._diag_timer = self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
@@ -211,7 +236,7 @@ class ThermalSynthNode(Node):
         self.get_logger().info(
             f"ready: {self._sub_rgb.topic_name} -> {self._pub_thermal.topic_name} "
             f"({self._model.output_encoding} {w}x{h}, backend {self._model.backend_name}, "
-            f"{ENV_VAR}={os.environ.get(ENV_VAR, '(unset)')})"
+            f"ROS_DOMAIN_ID={domain}, {transports}; an input quiet for {self._live.stall_timeout:g} s is reported)"
         )
 
     def _in_events(self, relative_topic: str) -> SubscriptionEventCallbacks:
@@ -291,6 +316,9 @@ class ThermalSynthNode(Node):
         changes = {p.name: p.value for p in params if p.name in _SPECS and _SPECS[p.name].live}
         if changes:
             self._live = replace(self._live, **changes)
+            if "stall_timeout" in changes:
+                for link in self._links.values():
+                    link.stall_after_s = self._live.stall_timeout
             self.get_logger().info(f"parameters changed: {changes}")
 
     # --------------------------------------------------------------- callbacks
@@ -323,7 +351,32 @@ class ThermalSynthNode(Node):
                 raise
             # Ctrl-C shut the context down while this timer ran: nothing to report to any more.
 
+    def _check_links(self) -> list[LinkStatus]:
+        """Each input's link status; a change of state is logged once (warning in, info out)."""
+        counts = self._stats.counts()
+        now = time.monotonic()
+        statuses = []
+        for key, sub, received in (
+            ("rgb", self._sub_rgb, counts["received"]),
+            ("real", self._sub_real, counts["real_received"]),
+        ):
+            status = self._links[key].update(
+                now=now,
+                received=received,
+                visible=self.count_publishers(sub.topic_name),
+                matched=sub.get_publisher_count(),
+            )
+            if status.state != self._link_states[key]:
+                if status.problem:
+                    self.get_logger().warning(status.problem)
+                elif self._link_states[key] in ("stalled", "not matched", "no publisher"):
+                    self.get_logger().info(f"{sub.topic_name}: frames arrive again")
+                self._link_states[key] = status.state
+            statuses.append(status)
+        return statuses
+
     def _send_diagnostics(self) -> None:
+        rgb_link, real_link = self._check_links()
         w, h = self._model.output_size
         info = {
             "backend": self._model.backend_name,
@@ -332,8 +385,12 @@ class ThermalSynthNode(Node):
             "output": f"{self._output_encoding(self._live)} {w}x{h}",
             "input topic": self._sub_rgb.topic_name,
             "colormap": self._live.colormap,
+            "input link": rgb_link.state,
+            "input publishers (matched/visible)": f"{rgb_link.matched}/{rgb_link.visible}",
+            "real thermal link": real_link.state,
+            "transports": self._links["rgb"].transports,
         }
-        report = self._stats.report(info)
+        report = self._stats.report(info, link_problems=[s.problem for s in (rgb_link, real_link) if s.problem])
         message = diagnostic_array(
             report,
             name=f"{self.get_name()}: synthetic thermal camera",
@@ -500,7 +557,7 @@ def main(
     except (KeyboardInterrupt, ExternalShutdownException):
         rclpy.try_shutdown()
         return 0
-    logger.debug(f"{ENV_VAR}={transports}")
+    logger.debug(f"DDS transports: {transports}")
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):

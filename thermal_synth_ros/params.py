@@ -91,6 +91,13 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("output_qos.depth", 5, "QoS keep-last depth of the outputs", False, range=(1, 100)),
     ParamSpec("diagnostics_period", 1.0, "seconds between /diagnostics messages", False, range=(0.05, 60.0)),
+    ParamSpec(
+        "stall_timeout",
+        5.0,
+        "seconds an input may stay quiet before /diagnostics and the log say the link stalled, and what to check",
+        True,
+        range=(0.5, 3600.0),
+    ),
 )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from thermal_synth_core.errors import BagError
 from thermal_synth_core.ui import progress
 from thermal_synth_ros.dds import configure_dds, teardown_watchdog
+from thermal_synth_ros.link import publisher_link
 
 __all__ = ["BagTopic", "ReplayResult", "list_topics", "message_class", "open_bag", "replay", "select_topics"]
 
@@ -188,7 +189,7 @@ def replay(
     Before the first message, it waits up to ``delay`` seconds for every topic
     to have a subscriber (discovery is not instant), and at the end for reliable
     subscribers to acknowledge what was sent. ``context``: an initialised rclpy
-    Context to use (default: a fresh one, LARGE_DATA transports unless set).
+    Context to use (default: a fresh one, the package's Fast DDS transports unless set).
     ``stop`` ends the replay early (as Ctrl-C does). ``publishers`` (topic -> rclpy
     publisher of ``context``) are used instead of new ones for their topics: a
     caller that has already seen its subscribers answer on them loses no message
@@ -307,7 +308,7 @@ class _Player:
 def _wait_for_subscribers(node: Any, publishers: Any, delay: float, stop: threading.Event) -> None:
     """Wait until every subscriber the ROS graph knows of has matched each topic, or ``delay`` seconds.
 
-    Discovery of a new participant takes ~2 s with Fast DDS's LARGE_DATA
+    Discovery of a new participant took 1.5-3 s with Fast DDS's LARGE_DATA
     transports here (tens of ms with the defaults). A subscriber in this very
     process matches at once, so "one subscriber" is not enough: the publisher
     must see as many subscriptions as the graph lists for its topic.
@@ -328,6 +329,9 @@ def _wait_for_subscribers(node: Any, publishers: Any, delay: float, stop: thread
         stop.wait(0.05)
     matched = {p.topic_name: p.get_subscription_count() for p in pubs}
     log.info("subscribers after %.1f s: %s", time.monotonic() - start, matched)
+    for pub in pubs:
+        if not pub.get_subscription_count() and node.count_subscribers(pub.topic_name):
+            log.warning("%s", publisher_link(node, pub))  # a one-sided match: its messages go nowhere
 
 
 def _wait_for_delivery(publishers: Any, timeout: float = ACK_TIMEOUT_S) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import math
 import os
 import random
@@ -47,14 +48,19 @@ from thermal_synth_core.bench import environment
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.fileio import atomic_path, atomic_write_json
 from thermal_synth_core.ui import progress, summary
-from thermal_synth_ros.dds import ENV_VAR, configure_dds, teardown_watchdog
+from thermal_synth_ros.dds import configure_dds, describe_transports, remove_stale_shm, teardown_watchdog
+from thermal_synth_ros.link import publisher_link
 
 __all__ = ["SoakOptions", "main", "run_soak"]
+
+log = logging.getLogger(__name__)
 
 #: RSS growth after warm-up that counts as a leak in a 10-minute run (see ``--rss-bound``).
 DEFAULT_RSS_BOUND_MIB = 30.0
 #: Seconds to wait for the node's first output (model load, first-use ONNX export, DDS discovery).
 READY_TIMEOUT_S = 180.0
+#: Seconds between reports on the links while the first output is awaited.
+STALL_REPORT_S = 10.0
 #: Offset of each real thermal frame's stamp from its RGB frame's (within the node's sync_slop).
 THERMAL_OFFSET_NS = 3_000_000
 SCENES = 8
@@ -210,7 +216,25 @@ def _stop_node(proc: subprocess.Popen[bytes]) -> tuple[int | None, bool]:
         return proc.wait(timeout=25), False
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.wait(timeout=10), True
+        code = proc.wait(timeout=10)
+        remove_stale_shm(min_age_s=0.0)  # the killed node's shared-memory segment
+        return code, True
+
+
+def _link_report(node: Any, cams: _Cameras) -> str:
+    """Both links as this process sees them, and the node's own view from its last /diagnostics."""
+    with cams.counters.lock:
+        diag = dict(cams.counters.diagnostics)
+    node_view = (
+        f"the node says input link {diag.get('input link', '?')}: {diag.get('input problem', 'no problem reported')}"
+        if diag
+        else "no /diagnostics from the node yet"
+    )
+    outputs = cams.sub_out.get_publisher_count()
+    return (
+        f"{publisher_link(node, cams.pub_rgb)}; thermal/image: {outputs} publisher(s) matched; {node_view}; "
+        f"RGB frames sent {cams.counters.sent_total}"
+    )
 
 
 def _log_errors(log_path: Path) -> list[str]:
@@ -342,6 +366,7 @@ def run_soak(opts: SoakOptions) -> dict[str, Any]:
         try:
             cams.publishing.set()
             ready_deadline = time.monotonic() + READY_TIMEOUT_S
+            next_report = time.monotonic() + STALL_REPORT_S
             while cams.counters.outputs == 0:
                 if node_proc.poll() is not None:
                     raise ThermalSynthError(
@@ -349,7 +374,13 @@ def run_soak(opts: SoakOptions) -> dict[str, Any]:
                         + log_path.read_text(errors="replace")[-3000:]
                     )
                 if time.monotonic() > ready_deadline:
-                    raise ThermalSynthError(f"no thermal/image output within {READY_TIMEOUT_S:.0f} s (see {log_path})")
+                    raise ThermalSynthError(
+                        f"no thermal/image output within {READY_TIMEOUT_S:.0f} s; {_link_report(node, cams)}; "
+                        f"node log:\n" + log_path.read_text(errors="replace")[-3000:]
+                    )
+                if time.monotonic() > next_report:
+                    next_report += STALL_REPORT_S
+                    log.warning("no thermal/image output yet: %s", _link_report(node, cams))
                 time.sleep(0.1)
             ready_after = READY_TIMEOUT_S - (ready_deadline - time.monotonic())
             with cams.counters.lock:  # measure from the first output on
@@ -420,7 +451,7 @@ def run_soak(opts: SoakOptions) -> dict[str, Any]:
         "rgb_size": list(size),
         "thermal_size": [640, 512],
         "ros_domain_id": domain,
-        ENV_VAR: env.get(ENV_VAR, ""),
+        "dds_transports": describe_transports(env),
         "first_output_after_s": round(ready_after, 1),
     }
     opts.out.mkdir(parents=True, exist_ok=True)

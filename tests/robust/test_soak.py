@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ChildProcesses
+
 pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.timeout(300)]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,21 +27,25 @@ WARMUP_S = 10
 RSS_BOUND_MIB = 30.0
 
 
-def test_thirty_second_soak(tmp_path: Path, ros_env: dict[str, str], ros_domain_id: int) -> None:
+def test_thirty_second_soak(
+    tmp_path: Path, ros_env: dict[str, str], ros_domain_id: int, children: ChildProcesses
+) -> None:
     env = dict(ros_env, THERMAL_SYNTH_CACHE=str(tmp_path / "cache"))
     cmd = [sys.executable, "-m", "thermal_synth_ros.soak", "--duration", str(DURATION_S), "--warmup", str(WARMUP_S)]
     cmd += ["--out", str(tmp_path), "--name", "soak30", "--domain-id", str(ros_domain_id)]
     cmd += ["--rss-bound", str(RSS_BOUND_MIB)]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=280, check=False)
+    # Its own session: if it overruns, the fixture ends the soak and the node it started.
+    proc = children.start(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = proc.communicate(timeout=280)
     result_path = tmp_path / "soak30.json"
-    assert result_path.is_file(), proc.stderr[-3000:]
+    assert result_path.is_file(), stderr[-3000:]
     result = json.loads(result_path.read_text())
-    print(proc.stdout.strip())
+    print(stdout.strip())
     assert (tmp_path / "soak30.png").stat().st_size > 10_000
     assert result["errors"]["total"] == 0, result["errors"]
     assert result["rss_mib"]["growth_after_warmup"] < RSS_BOUND_MIB, result["rss_mib"]
     assert result["verdict"]["pass"]
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, stderr[-3000:]
     assert result["duration_s"] >= DURATION_S - 1
     assert result["drops"]["rgb_sent"] >= 0.8 * 30 * DURATION_S  # the camera kept its rate on a loaded machine
     assert result["drops"]["outputs"] > 0

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, ChildProcesses
 from tests.ros.conftest import publish_until
 from tests.ros.fakes import Collector, wait_for
 from tests.ros.images import rclpy_image, reference_rgb
@@ -25,19 +25,18 @@ from tests.ros.images import rclpy_image, reference_rgb
 pytestmark = pytest.mark.ros
 
 
-def _run_until_graph(cmd: list[str], env: dict[str, str], probe: Any) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def _run_until_graph(
+    cmd: list[str], env: dict[str, str], probe: Any, children: ChildProcesses
+) -> subprocess.Popen[str]:
+    """Start the node (reaped by ``children`` whatever happens) and wait until it is on the graph."""
+    proc = children.start(cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def on_graph() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"node exited early ({proc.returncode}): {proc.communicate()[0]}")
         return ("thermal_synth", "/") in probe.get_node_names_and_namespaces()
 
-    try:
-        wait_for(on_graph, 30, "thermal_synth on the ROS graph", interval=0.1)
-    except BaseException:
-        proc.kill()
-        raise
+    wait_for(on_graph, 30, "thermal_synth on the ROS graph", interval=0.1)
     return proc
 
 
@@ -77,10 +76,10 @@ def _remote_parameters(probe: Any, names: list[str]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_node_process_reads_its_params_file_publishes_and_stops_cleanly_on_signals(
-    probe: Any, ros_env: dict[str, str], sig: signal.Signals, tmp_path: Path
+    probe: Any, ros_env: dict[str, str], sig: signal.Signals, tmp_path: Path, children: ChildProcesses
 ) -> None:
     cmd = [sys.executable, "-m", "tests.ros.fake_node_main", "--ros-args", "--params-file", str(_params_file(tmp_path))]
-    proc = _run_until_graph(cmd, ros_env, probe)
+    proc = _run_until_graph(cmd, ros_env, probe, children)
     try:
         values = _remote_parameters(probe, ["colormap", "output_qos.depth", "input_qos.reliability", "sync_slop"])
         assert values == {
@@ -114,9 +113,11 @@ def test_missing_model_is_a_fatal_start_up_error(ros_env: dict[str, str], venv_b
     assert "Traceback" not in out
 
 
-def test_executable_with_the_embedded_model(probe: Any, ros_env: dict[str, str], venv_bin: Path) -> None:
+def test_executable_with_the_embedded_model(
+    probe: Any, ros_env: dict[str, str], venv_bin: Path, children: ChildProcesses
+) -> None:
     pytest.importorskip("thermal_synth_core.infer", reason="the Synthesizer lands with issue #3")
-    proc = _run_until_graph([str(venv_bin / "thermal_synth_node")], ros_env, probe)
+    proc = _run_until_graph([str(venv_bin / "thermal_synth_node")], ros_env, probe, children)
     try:
         _frame_round_trip(probe)
     finally:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, ChildProcesses
 from tests.core.models.factory import make_model
 from tests.ros.conftest import publish_until
 from tests.ros.fakes import Collector, wait_for
@@ -35,7 +35,11 @@ def _stamp_ns(msg: Any) -> int:
 
 
 def test_replayed_drive_comes_back_as_synthetic_thermal_with_the_original_stamps(
-    tmp_path: Path, probe: Any, ros_context: Any, ros_env: dict[str, str], venv_bin: Path
+    tmp_path: Path,
+    probe: Any,
+    ros_env: dict[str, str],
+    venv_bin: Path,
+    children: ChildProcesses,
 ) -> None:
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -68,9 +72,7 @@ def test_replayed_drive_comes_back_as_synthetic_thermal_with_the_original_stamps
     def replayed() -> set[int]:
         return {_stamp_ns(m) for m in synthetic.snapshot()} - {MARKER_STAMP_NS}
 
-    node = subprocess.Popen(
-        cmd, env=ros_env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    node = children.start(cmd, env=ros_env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
 
         def on_graph() -> bool:
@@ -93,7 +95,7 @@ def test_replayed_drive_comes_back_as_synthetic_thermal_with_the_original_stamps
             try:
                 # Half speed: the node synthesizes the newest frame only, so it must keep up to see them all.
                 out["result"] = replay(
-                    bag, context=ros_context, rate=0.5, topics=topics, delay=15.0, publishers=publishers
+                    bag, context=probe.context, rate=0.5, topics=topics, delay=15.0, publishers=publishers
                 )
             except BaseException as exc:
                 out["error"] = exc
@@ -111,11 +113,7 @@ def test_replayed_drive_comes_back_as_synthetic_thermal_with_the_original_stamps
             raise AssertionError(f"{exc}: {len(replayed())} of {FRAMES} came back; node: {values}") from None
     finally:
         node.send_signal(signal.SIGINT)
-        try:
-            log, _ = node.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            node.kill()
-            log, _ = node.communicate()
+        log, _ = node.communicate(timeout=30)  # the children fixture kills and reaps it if this times out
     got = replayed()
     assert got <= set(rgb_stamps), "every synthetic frame carries the stamp of a replayed RGB frame"
     assert len(got) >= FRAMES - 1  # the node may skip a frame for a newer one (never queues)

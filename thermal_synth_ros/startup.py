@@ -1,0 +1,252 @@
+"""``thermal-synth bench startup``: how long a fresh node + camera pair takes to its first synthetic frame.
+
+Each start launches two new processes, as ``soak`` and ``demo`` do and as a
+vehicle does at boot: the node (``python -m thermal_synth_ros.node`` on the
+embedded model) and a camera (this module with ``--camera``: 640x569 rgb8 at
+30 Hz on ``rgb/image``, listening on ``thermal/image``). The time to first
+frame runs from launching both to the camera receiving its first synthetic
+frame; it includes interpreter start-up and the model load, so the node's own
+"ready" time is recorded beside it. A start that gets no frame within
+``--timeout`` is a failure, reported with both sides' view of the link.
+
+Transport configurations (``--transports``) take turns start by start, so they
+see the same machine load: ``profile`` (the package's Fast DDS XML profile, the
+default) and ``LARGE_DATA`` (Fast DDS's builtin large-data transports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thermal_synth_core.bench import Benchmark, write_result
+from thermal_synth_core.cli._common import positive_int
+from thermal_synth_core.errors import ThermalSynthError
+from thermal_synth_core.ui import progress, summary
+from thermal_synth_ros.dds import ENV_VAR, PROFILE, PROFILE_VAR, domain_in_use, remove_stale_shm
+
+__all__ = ["BENCHMARK", "TRANSPORTS", "camera_main", "start_once"]
+
+#: Name -> the environment variables that select it (the others are removed).
+TRANSPORTS: dict[str, dict[str, str]] = {
+    "profile": {PROFILE_VAR: str(PROFILE)},
+    "LARGE_DATA": {ENV_VAR: "LARGE_DATA"},
+}
+RGB_SIZE = (640, 569)  # the embedded model's rig aspect at 640 wide, as in bench node and soak
+#: Domains of the starts: away from the tests' 1-100 and bench node's children.
+_DOMAINS = range(201, 232)
+
+
+def _env(transports: str, domain: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, PROFILE_VAR)}
+    env.update(TRANSPORTS[transports])
+    env.update(ROS_DOMAIN_ID=str(domain), PYTHONUNBUFFERED="1")
+    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    return env
+
+
+def _stop(proc: subprocess.Popen[Any]) -> bool:
+    """SIGINT, then SIGKILL after 20 s; True if it needed the kill."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            return True
+    return False
+
+
+def _free_domain(start: int) -> int:
+    for k in range(len(_DOMAINS)):
+        domain = _DOMAINS[(start + k) % len(_DOMAINS)]
+        if not domain_in_use(domain):
+            return domain
+    raise ThermalSynthError(f"every ROS_DOMAIN_ID in {_DOMAINS.start}-{_DOMAINS.stop - 1} is in use on this computer")
+
+
+def start_once(transports: str, domain: int, timeout: float, workdir: Path) -> dict[str, Any]:
+    """One start of node + camera; the camera's JSON verdict plus the node's ready time and exit."""
+    env = _env(transports, domain)
+    node_log = workdir / f"node-{domain}.log"
+    t0 = time.time()
+    with node_log.open("wb") as log:
+        # Argument lists naming this interpreter and our own modules (no shell).
+        node = subprocess.Popen(
+            [sys.executable, "-m", "thermal_synth_ros.node", "--ros-args", "-p", "diagnostics_period:=0.5"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    camera = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "thermal_synth_ros.startup", "--camera", str(t0), str(timeout)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = camera.communicate(timeout=timeout + 30)
+    except subprocess.TimeoutExpired:
+        camera.kill()
+        out, err = camera.communicate()
+    node_killed = _stop(node)
+    if node_killed:
+        remove_stale_shm(min_age_s=0.0)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    result: dict[str, Any] = json.loads(lines[-1]) if lines else {"first_frame_s": None, "error": err[-500:]}
+    text = node_log.read_text(errors="replace")
+    ready = [line for line in text.splitlines() if "ready:" in line]
+    result.update(
+        transports=transports,
+        domain=domain,
+        node_exit=node.returncode,
+        node_killed=node_killed,
+        node_ready_logged=bool(ready),
+    )
+    if result.get("first_frame_s") is None:
+        result["node_log_tail"] = text[-1500:]
+    return result
+
+
+def _stats(values: Sequence[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50_s": None, "p90_s": None, "p99_s": None, "max_s": None, "min_s": None}
+    a = np.asarray(values)
+    return {
+        "p50_s": round(float(np.percentile(a, 50)), 3),
+        "p90_s": round(float(np.percentile(a, 90)), 3),
+        "p99_s": round(float(np.percentile(a, 99)), 3),
+        "max_s": round(float(a.max()), 3),
+        "min_s": round(float(a.min()), 3),
+    }
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    runs = 3 if args.quick else args.runs
+    names = list(dict.fromkeys(args.transports))
+    unknown = [n for n in names if n not in TRANSPORTS]
+    if unknown:
+        raise ThermalSynthError(f"unknown transports {unknown}; choose from {', '.join(TRANSPORTS)}")
+    starts: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="thermal-synth-startup-") as tmp:
+        order = [(i, name) for i in range(runs) for name in names]
+        for i, name in progress(order, total=len(order), desc="starts", unit="start"):
+            domain = _free_domain(i * len(names) + names.index(name))
+            starts.append(start_once(name, domain, args.timeout, Path(tmp)) | {"run": i})
+    per: dict[str, Any] = {}
+    for name in names:
+        mine = [s for s in starts if s["transports"] == name]
+        firsts = [s["first_frame_s"] for s in mine if s.get("first_frame_s") is not None]
+        per[name] = {
+            "starts": len(mine),
+            "failures": len(mine) - len(firsts),
+            "within_bound": sum(1 for f in firsts if f <= args.bound),
+            "first_frame": _stats(firsts),
+            "matched_publisher_after": _stats([s["matched_s"] for s in mine if s.get("matched_s") is not None]),
+            "node_killed_at_stop": sum(1 for s in mine if s["node_killed"]),
+            "first_frames_s": [round(f, 3) for f in firsts],
+        }
+    result: dict[str, Any] = {
+        "what": "fresh node process + camera process per start, time from launch to the first synthetic frame",
+        "rgb": f"{RGB_SIZE[0]}x{RGB_SIZE[1]} rgb8 at 30 Hz, reliable depth 5",
+        "bound_s": args.bound,
+        "timeout_s": args.timeout,
+        "per_transports": per,
+        "starts": starts,
+    }
+    if {"profile", "LARGE_DATA"} <= set(names) and per["profile"]["first_frame"]["p50_s"]:
+        large = per["LARGE_DATA"]["first_frame"]["p50_s"]
+        result["large_data_over_profile_p50"] = (
+            round(large / per["profile"]["first_frame"]["p50_s"], 3) if large else None
+        )
+    path = write_result(args.out, "startup", result)
+    parts = []
+    for name, p in per.items():
+        f = p["first_frame"]
+        parts.append(
+            f"{name}: {p['starts'] - p['failures']}/{p['starts']} got a frame, {p['within_bound']} within "
+            f"{args.bound:g} s, p50 {f['p50_s']} s, max {f['max_s']} s"
+        )
+    summary(f"bench startup: {'; '.join(parts)} -> {path}")
+    return result
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs", type=positive_int, default=50, metavar="N", help="starts per transport configuration")
+    p.add_argument(
+        "--transports",
+        nargs="+",
+        default=["profile", "LARGE_DATA"],
+        metavar="NAME",
+        help=f"configurations, taking turns: {', '.join(TRANSPORTS)} (default: both)",
+    )
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="a start without a frame by then failed")
+    p.add_argument("--bound", type=float, default=15.0, metavar="S", help="the time to first frame reported against")
+
+
+BENCHMARK = Benchmark(
+    name="startup",
+    help="fresh node + camera processes: time to the first synthetic frame, per Fast DDS transport choice",
+    add_arguments=_add_arguments,
+    run=_run,
+)
+
+
+def camera_main(t0: float, timeout: float) -> int:
+    """The camera process: publish RGB at 30 Hz until the first thermal/image arrives; print a JSON verdict."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    from thermal_synth_ros.link import publisher_link
+
+    rclpy.init()
+    node = rclpy.create_node("startup_camera")
+    qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+    pub = node.create_publisher(Image, "rgb/image", qos)
+    got: list[float] = []
+    sub = node.create_subscription(Image, "thermal/image", lambda _m: got.append(time.time()), qos)
+    w, h = RGB_SIZE
+    msg = Image(height=h, width=w, encoding="rgb8", step=3 * w, data=np.full(h * w * 3, 90, np.uint8).tobytes())
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    verdict: dict[str, Any] = {"camera_up_s": round(time.time() - t0, 3), "matched_s": None}
+    next_send = time.monotonic()
+    deadline = time.monotonic() + timeout
+    while not got and time.monotonic() < deadline:
+        if time.monotonic() >= next_send:
+            stamp = time.time_ns()
+            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+            pub.publish(msg)
+            next_send += 1 / 30
+        if verdict["matched_s"] is None and pub.get_subscription_count() > 0:
+            verdict["matched_s"] = round(time.time() - t0, 3)
+        executor.spin_once(timeout_sec=0.005)
+    verdict["first_frame_s"] = round(got[0] - t0, 3) if got else None
+    if not got:
+        verdict["link"] = f"{publisher_link(node, pub)}; thermal/image: {sub.get_publisher_count()} matched"
+    print(json.dumps(verdict), flush=True)
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--camera":
+        sys.exit(camera_main(float(sys.argv[2]), float(sys.argv[3])))
+    print("usage: thermal-synth bench startup (this module's --camera mode is started by it)", file=sys.stderr)
+    sys.exit(2)
