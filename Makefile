@@ -16,7 +16,8 @@ TRT_STUBS_VERSION := 10.13.0.35.1
 # tensorrt-stubs 10.x (all published versions) has two syntax errors that stop mypy from reading
 # it at all: parameters named `in`, and a required parameter after defaulted ones. Fix them in place.
 TRT_STUBS_FIX := s/(\(self(: IPluginV3)?, )in: /\1in_: /; s/channel_axis: int\) -> IScaleLayer/channel_axis: int = ...) -> IScaleLayer/
-PYTEST_ARGS ?=
+# The slowest tests are listed at the end of every run, so CI time stays visible.
+PYTEST_ARGS ?= --durations=15
 # make soak: node soak run (seconds, output folder); make fuzz: hypothesis examples x FUZZ_SCALE.
 SOAK_SECONDS ?= 600
 SOAK_OUT ?= bench/results

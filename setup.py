@@ -96,6 +96,7 @@ setup(
         "thermal_synth.benchmarks": [
             "node = thermal_synth_ros.bench:BENCHMARK",
             "startup = thermal_synth_ros.startup:BENCHMARK",
+            "transports = thermal_synth_ros.transports_bench:BENCHMARK",
         ],
     },
 )

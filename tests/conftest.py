@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import random
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,18 +47,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
 
 
-@pytest.fixture
-def ros_domain_id() -> int:
-    """A ROS_DOMAIN_ID for this test alone: the next one of the cycle that no live participant listens on.
+#: Lock files that claim a domain for one test (two test runs on one machine never share a domain).
+_DOMAIN_LOCKS = Path(tempfile.gettempdir()) / "thermal-synth-test-domains"
 
-    Skipping busy domains keeps two test runs on one machine (or a participant that outlived its test
-    run) off each other's topics.
+
+def _claim(domain: int) -> int | None:
+    """An open descriptor holding ``domain``'s lock, or None if another test (of any run) holds it."""
+    _DOMAIN_LOCKS.mkdir(exist_ok=True)
+    fd = os.open(_DOMAIN_LOCKS / f"{domain}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+@pytest.fixture
+def ros_domain_id() -> Iterator[int]:
+    """A ROS_DOMAIN_ID for this test alone: claimed by a lock for the test's duration, with no live participant.
+
+    The lock keeps two test runs on one machine off each other's domains (checking for participants
+    alone leaves a window between the check and the first participant); the participant check keeps
+    clear of anything else that runs there, e.g. a node that outlived its test run.
     """
     for _ in range(100):
         domain = int(next(_DOMAINS))
-        if not domain_in_use(domain):
-            return domain
-    return domain
+        fd = _claim(domain)
+        if fd is None:
+            continue
+        if domain_in_use(domain):
+            os.close(fd)
+            continue
+        try:
+            yield domain
+        finally:
+            os.close(fd)  # releases the lock
+        return
+    raise RuntimeError("every ROS_DOMAIN_ID from 1 to 100 is claimed or in use on this machine")
 
 
 @pytest.fixture

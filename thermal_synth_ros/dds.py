@@ -19,6 +19,7 @@ import errno
 import faulthandler
 import fcntl
 import os
+import random
 import sys
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -33,6 +34,7 @@ __all__ = [
     "configure_dds",
     "describe_transports",
     "domain_in_use",
+    "free_domain_id",
     "lock_held",
     "remove_stale_shm",
     "teardown_watchdog",
@@ -139,6 +141,18 @@ def domain_in_use(domain_id: int, shm_dir: Path = SHM_DIR) -> bool:
         if digits.isdigit() and base <= int(digits) < base + 250 and lock_held(lock):
             return True
     return False
+
+
+def free_domain_id(candidates: range, shm_dir: Path = SHM_DIR) -> int:
+    """A random ``ROS_DOMAIN_ID`` from ``candidates`` that no live participant on this computer uses.
+
+    For the private domains of ``demo`` and ``soak``: two of them started at once, or one beside a
+    running test suite, must not see each other's topics. Falls back to a random candidate when all
+    are busy (nothing better is possible).
+    """
+    order = list(candidates)
+    random.shuffle(order)
+    return next((d for d in order if not domain_in_use(d, shm_dir)), order[0])
 
 
 def remove_stale_shm(shm_dir: Path = SHM_DIR, *, min_age_s: float = STALE_AFTER_S) -> list[str]:

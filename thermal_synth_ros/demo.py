@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -44,7 +43,7 @@ from thermal_synth_core.infer.colormap import apply_colormap
 from thermal_synth_core.infer.embedded import resolve_model_path
 from thermal_synth_core.modelfile import read_spec
 from thermal_synth_core.ui import console
-from thermal_synth_ros.dds import configure_dds, teardown_watchdog
+from thermal_synth_ros.dds import configure_dds, free_domain_id, teardown_watchdog
 from thermal_synth_ros.link import publisher_link
 
 __all__ = ["DemoOptions", "DemoResult", "run_demo"]
@@ -276,7 +275,7 @@ def _live(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, wor
 
     from thermal_synth_ros.replay import replay
 
-    domain = opts.domain_id if opts.domain_id is not None else random.Random().randint(120, 200)
+    domain = opts.domain_id if opts.domain_id is not None else free_domain_id(range(120, 201))
     configure_dds()
     os.environ["ROS_DOMAIN_ID"] = str(domain)
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"

@@ -29,7 +29,6 @@ import contextlib
 import logging
 import math
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -48,7 +47,13 @@ from thermal_synth_core.bench import environment
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.fileio import atomic_path, atomic_write_json
 from thermal_synth_core.ui import progress, summary
-from thermal_synth_ros.dds import configure_dds, describe_transports, remove_stale_shm, teardown_watchdog
+from thermal_synth_ros.dds import (
+    configure_dds,
+    describe_transports,
+    free_domain_id,
+    remove_stale_shm,
+    teardown_watchdog,
+)
 from thermal_synth_ros.link import publisher_link
 
 __all__ = ["SoakOptions", "main", "run_soak"]
@@ -335,7 +340,7 @@ def run_soak(opts: SoakOptions) -> dict[str, Any]:
     if opts.duration <= 0 or opts.rate <= 0:
         raise ThermalSynthError("--duration and --rate must be positive")
     configure_dds()
-    domain = opts.domain_id if opts.domain_id is not None else random.Random(os.getpid()).randint(1, 100)
+    domain = opts.domain_id if opts.domain_id is not None else free_domain_id(range(1, 101))
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), PYTHONUNBUFFERED="1")
     env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 
@@ -389,12 +394,19 @@ def run_soak(opts: SoakOptions) -> dict[str, Any]:
             t0 = time.monotonic()
             cpu0 = _cpu_seconds(node_proc.pid)
             n_samples = max(1, round(opts.duration / opts.sample_period))
+            last_outputs, last_output_time = cams.counters.outputs, time.monotonic()
             for k in progress(range(n_samples), total=n_samples, desc="soak", unit="sample"):
                 time.sleep(max(0.0, t0 + (k + 1) * opts.sample_period - time.monotonic()))
                 if node_proc.poll() is not None:
                     node_died = True
                     break
                 now = time.monotonic()
+                if cams.counters.outputs != last_outputs:
+                    last_outputs, last_output_time = cams.counters.outputs, now
+                elif now - last_output_time >= STALL_REPORT_S:  # outputs stopped mid-run: say why, once a period
+                    quiet = now - last_output_time
+                    log.warning("no thermal/image output for %.0f s: %s", quiet, _link_report(node, cams))
+                    last_output_time = now
                 cams.forget_unanswered(now - 5.0)
                 with cams.counters.lock:
                     diag = dict(cams.counters.diagnostics)
@@ -627,7 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="auto", help="node backend parameter")
     p.add_argument("--out", type=Path, default=Path("bench/results"), metavar="DIR", help="where NAME.json/png go")
     p.add_argument("--name", default="soak", help="result file name (without extension)")
-    p.add_argument("--domain-id", type=int, default=None, metavar="ID", help="ROS_DOMAIN_ID (default: random 1-100)")
+    p.add_argument("--domain-id", type=int, default=None, metavar="ID", help="ROS_DOMAIN_ID (default: a random one of 1-100 that no participant here uses)")
     p.add_argument("--sample-period", type=float, default=1.0, metavar="S", help="seconds between samples")
     p.add_argument("--no-view", dest="view", action="store_false", help="do not subscribe to thermal/comparison")
     p.add_argument("--rss-bound", type=float, default=DEFAULT_RSS_BOUND_MIB, metavar="MIB",

@@ -34,6 +34,7 @@ Benchmarks of the hot paths, each compared with the plain approach in the same r
   evaluate  frames/s of offline bag evaluation
   node      end-to-end ROS 2 latency vs. the in-process Synthesizer (needs ROS 2)
   startup   fresh node + camera processes: time to the first frame, per Fast DDS transport choice (ROS 2)
+  transports  which Fast DDS transport choices carry 6 MB frames to which, and how many arrive (ROS 2)
   all       every benchmark above, one after the other
 
 Results go to --out as JSON (one file per benchmark).

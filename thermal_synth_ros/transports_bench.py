@@ -1,0 +1,179 @@
+"""``thermal-synth bench transports``: which Fast DDS transport choices carry large camera frames to which.
+
+For every pair of (publisher, subscriber) transport choices -- ``profile`` (the
+package's XML profile), ``LARGE_DATA`` and ``default`` (Fast DDS's defaults, as
+RViz, ``ros2 bag`` or a camera driver started without settings) -- two fresh
+processes on their own ``ROS_DOMAIN_ID``: the subscriber (best effort, depth 5,
+as the node's input) and the publisher, which waits until it has matched the
+subscriber (or gives up after ``--match-timeout``), then sends ``--frames``
+frames at 30 Hz. The table says how many arrived and how long the match took:
+the evidence behind the default choice in :mod:`thermal_synth_ros.dds`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from thermal_synth_core.bench import Benchmark, write_result
+from thermal_synth_core.cli._common import parse_size, positive_int
+from thermal_synth_core.errors import ThermalSynthError
+from thermal_synth_core.ui import progress, summary
+from thermal_synth_ros.dds import ENV_VAR, PROFILE, PROFILE_VAR, domain_in_use
+
+__all__ = ["BENCHMARK", "CHOICES"]
+
+#: Name -> the environment variables that select it (the others are removed).
+CHOICES: dict[str, dict[str, str]] = {
+    "profile": {PROFILE_VAR: str(PROFILE)},
+    "LARGE_DATA": {ENV_VAR: "LARGE_DATA"},
+    "default": {},
+}
+_DOMAINS = range(201, 232)
+
+
+def _env(choice: str, domain: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, PROFILE_VAR)}
+    env.update(CHOICES[choice])
+    env.update(ROS_DOMAIN_ID=str(domain), PYTHONUNBUFFERED="1")
+    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    return env
+
+
+def _domain(k: int) -> int:
+    for j in range(len(_DOMAINS)):
+        domain = _DOMAINS[(k + j) % len(_DOMAINS)]
+        if not domain_in_use(domain):
+            return domain
+    return _DOMAINS[k % len(_DOMAINS)]
+
+
+def _pair(pub: str, sub: str, args: argparse.Namespace, domain: int) -> dict[str, Any]:
+    w, h = args.size
+    common = [str(w), str(h), str(args.frames), str(args.match_timeout)]
+    # Argument lists naming this interpreter and this module (no shell).
+    receiver = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", __name__, "--sub", *common],
+        env=_env(sub, domain),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    sender = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", __name__, "--pub", *common],
+        env=_env(pub, domain),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    limit = args.match_timeout + args.frames / 30 + 30
+    try:
+        sent_out, _ = sender.communicate(timeout=limit)
+        got_out, _ = receiver.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        for proc in (sender, receiver):
+            proc.kill()
+            proc.wait()
+        return {"publisher": pub, "subscriber": sub, "error": "timed out"}
+    lines = [line for line in (sent_out + got_out).splitlines() if line.startswith("{")]
+    if len(lines) != 2:
+        return {"publisher": pub, "subscriber": sub, "error": f"exit {sender.returncode}/{receiver.returncode}"}
+    return {"publisher": pub, "subscriber": sub, **json.loads(lines[0]), **json.loads(lines[1])}
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    names = list(dict.fromkeys(args.choices))
+    unknown = [n for n in names if n not in CHOICES]
+    if unknown:
+        raise ThermalSynthError(f"unknown transport choices {unknown}; choose from {', '.join(CHOICES)}")
+    pairs = [(p, s) for p in names for s in names]
+    rows = [_pair(p, s, args, _domain(k)) for k, (p, s) in progress(enumerate(pairs), total=len(pairs), desc="pairs")]
+    w, h = args.size
+    result = {
+        "what": (
+            f"{w}x{h} rgb8 frames ({w * h * 3 / 1e6:.1f} MB), best effort depth 5, {args.frames} sent at 30 Hz "
+            "after the publisher matched, between two fresh processes on one computer"
+        ),
+        "pairs": rows,
+    }
+    path = write_result(args.out, "transports", result)
+    table = ", ".join(
+        f"{r['publisher']}->{r['subscriber']} {r.get('received', 0)}/{r.get('sent', 0)}"
+        + ("" if r.get("matched_s") is not None else " (never matched)")
+        for r in rows
+    )
+    summary(f"bench transports: {table} -> {path}")
+    return result
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--choices", nargs="+", default=list(CHOICES), metavar="NAME", help=f"from {', '.join(CHOICES)} (default: all)"
+    )
+    p.add_argument("--frames", type=positive_int, default=60, metavar="N", help="frames sent per pair")
+    p.add_argument("--size", type=parse_size, default=(1920, 1080), metavar="WxH", help="frame size (rgb8)")
+    p.add_argument(
+        "--match-timeout", type=float, default=10.0, metavar="S", help="a pair not matched by then never matched"
+    )
+
+
+BENCHMARK = Benchmark(
+    name="transports",
+    help="Fast DDS transport choices: which publisher/subscriber pairs carry large frames, and how many arrive",
+    add_arguments=_add_arguments,
+    run=_run,
+)
+
+
+def _child(role: str, w: int, h: int, frames: int, match_timeout: float) -> int:
+    """One side of a pair; prints a JSON line with its figures."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    rclpy.init()
+    node = rclpy.create_node(f"transports_{role.lstrip('-')}")
+    qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    t0 = time.monotonic()
+    out: dict[str, Any]
+    if role == "--pub":
+        pub = node.create_publisher(Image, "frames", qos)
+        while pub.get_subscription_count() == 0 and time.monotonic() - t0 < match_timeout:
+            executor.spin_once(timeout_sec=0.01)
+        matched = pub.get_subscription_count() > 0
+        out = {"matched_s": round(time.monotonic() - t0, 3) if matched else None, "sent": 0}
+        if matched:
+            time.sleep(0.5)  # the subscriber's side of the match may finish a little later
+            msg = Image(height=h, width=w, encoding="rgb8", step=3 * w, data=np.zeros(h * w * 3, np.uint8).tobytes())
+            start = time.monotonic()
+            for k in range(frames):
+                pub.publish(msg)
+                time.sleep(max(0.0, start + (k + 1) / 30 - time.monotonic()))
+            out["sent"] = frames
+            time.sleep(1.0)  # let the last frames land before this participant goes away
+    else:
+        arrived: list[float] = []
+        node.create_subscription(Image, "frames", lambda _m: arrived.append(time.monotonic()), qos)
+        deadline = t0 + match_timeout + frames / 30 + 5
+        while time.monotonic() < deadline and len(arrived) < frames:
+            executor.spin_once(timeout_sec=0.05)
+        out = {"received": len(arrived)}
+    print(json.dumps(out), flush=True)
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] in ("--pub", "--sub"):
+        sys.exit(_child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])))
+    print("usage: thermal-synth bench transports (this module's --pub/--sub modes are started by it)", file=sys.stderr)
+    sys.exit(2)
