@@ -70,9 +70,19 @@ def describe_transports(environ: Mapping[str, str] | None = None) -> str:
     profile = env.get(PROFILE_VAR, "")
     if not profile:
         return "Fast DDS defaults"
-    if Path(profile).resolve() == PROFILE:
+    if _is_our_profile(Path(profile)):
         return "thermal-synth profile (shared memory 64 MiB + UDPv4)"
     return f"{PROFILE_VAR}={profile}"
+
+
+def _is_our_profile(path: Path) -> bool:
+    """The shipped profile, or its installed copy (share/thermal_synth_ros/config/, used by the launch file)."""
+    if path.resolve() == PROFILE:
+        return True
+    try:
+        return path.name == PROFILE.name and path.read_bytes() == PROFILE.read_bytes()
+    except OSError:
+        return False
 
 
 #: Seconds a participant's teardown may take before the process gives up on it.

@@ -639,7 +639,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="auto", help="node backend parameter")
     p.add_argument("--out", type=Path, default=Path("bench/results"), metavar="DIR", help="where NAME.json/png go")
     p.add_argument("--name", default="soak", help="result file name (without extension)")
-    p.add_argument("--domain-id", type=int, default=None, metavar="ID", help="ROS_DOMAIN_ID (default: a random one of 1-100 that no participant here uses)")
+    p.add_argument(
+        "--domain-id",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="ROS_DOMAIN_ID (default: a random one of 1-100 that no participant here uses)",
+    )
     p.add_argument("--sample-period", type=float, default=1.0, metavar="S", help="seconds between samples")
     p.add_argument("--no-view", dest="view", action="store_false", help="do not subscribe to thermal/comparison")
     p.add_argument("--rss-bound", type=float, default=DEFAULT_RSS_BOUND_MIB, metavar="MIB",

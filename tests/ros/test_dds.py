@@ -44,6 +44,15 @@ def test_the_shipped_profile_is_the_default_and_a_user_choice_wins() -> None:
     assert describe_transports({}) == "Fast DDS defaults"
 
 
+def test_an_installed_copy_of_the_profile_is_recognised(tmp_path: Path) -> None:
+    copy = tmp_path / "share" / "config" / PROFILE.name
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(PROFILE.read_bytes())
+    assert "thermal-synth profile" in describe_transports({PROFILE_VAR: str(copy)})
+    copy.write_text(PROFILE.read_text().replace("67108864", "1048576"))  # someone's edited copy
+    assert describe_transports({PROFILE_VAR: str(copy)}) == f"{PROFILE_VAR}={copy}"
+
+
 def _run(body: str) -> subprocess.CompletedProcess[str]:
     code = f"import time\nfrom thermal_synth_ros.dds import teardown_watchdog\n{body}\nprint('after')"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
