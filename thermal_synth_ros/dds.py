@@ -38,6 +38,7 @@ __all__ = [
     "lock_held",
     "remove_stale_shm",
     "teardown_watchdog",
+    "transport_warning",
 ]
 
 #: Fast DDS's builtin-transport choice (DEFAULT, SHM, UDPv4, LARGE_DATA, ...); set by the user only.
@@ -73,6 +74,29 @@ def describe_transports(environ: Mapping[str, str] | None = None) -> str:
     if _is_our_profile(Path(profile)):
         return "thermal-synth profile (shared memory 64 MiB + UDPv4)"
     return f"{PROFILE_VAR}={profile}"
+
+
+def transport_warning(environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the transports in effect will lose large frames, or None.
+
+    With ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` (or ``ROS_LOCALHOST_ONLY=1``),
+    rmw_fastrtps replaces Fast DDS's builtin transports with its own loopback set,
+    so ``FASTDDS_BUILTIN_TRANSPORTS`` no longer applies: measured here, ``LARGE_DATA``
+    participants then delivered 0-3 of 60 best-effort frames of 0.9-6 MB, where
+    the XML profile delivered all of them (``thermal-synth bench transports``).
+    """
+    env = os.environ if environ is None else environ
+    localhost = (
+        env.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "").upper() == "LOCALHOST" or env.get("ROS_LOCALHOST_ONLY", "") == "1"
+    )
+    if localhost and env.get(ENV_VAR):
+        return (
+            f"{ENV_VAR}={env[ENV_VAR]} has no effect with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST "
+            f"(or ROS_LOCALHOST_ONLY=1): rmw_fastrtps uses its own loopback transports and frames of a "
+            f"megabyte or more are mostly lost; unset {ENV_VAR} to use the package's profile, or widen the "
+            f"discovery range"
+        )
+    return None
 
 
 def _is_our_profile(path: Path) -> bool:

@@ -268,6 +268,34 @@ def _wait(condition: Any, timeout: float, what: str, proc: subprocess.Popen[byte
 
 def _live(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, work: Path) -> dict[str, Any]:
     """Node process + replay + recorder; returns counts and latencies."""
+    domain = opts.domain_id if opts.domain_id is not None else free_domain_id(range(120, 201))
+    configure_dds()
+    # Loopback only, on the demo's own domain: for this process's participants while the demo runs
+    # (restored after it, so a caller's later participants are not changed) and for the node process.
+    ros_env = {"ROS_DOMAIN_ID": str(domain), "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
+    with _environ(ros_env):
+        return _live_on_domain(opts, model, input_bag, output_bag, work, domain=domain)
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ`` for the block, then restore what was there (or remove them)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _live_on_domain(
+    opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, work: Path, *, domain: int
+) -> dict[str, Any]:
+    """:func:`_live` with the environment in place."""
     import rclpy
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
@@ -275,10 +303,6 @@ def _live(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, wor
 
     from thermal_synth_ros.replay import replay
 
-    domain = opts.domain_id if opts.domain_id is not None else free_domain_id(range(120, 201))
-    configure_dds()
-    os.environ["ROS_DOMAIN_ID"] = str(domain)
-    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     node_log = work / "node.log"
 

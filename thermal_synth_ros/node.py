@@ -54,7 +54,7 @@ from thermal_synth_ros.conversions import (
     to_color8,
     to_mono,
 )
-from thermal_synth_ros.dds import configure_dds, describe_transports, teardown_watchdog
+from thermal_synth_ros.dds import configure_dds, describe_transports, teardown_watchdog, transport_warning
 from thermal_synth_ros.diagnostics import FrameStats, diagnostic_array
 from thermal_synth_ros.latest import LatestSlot
 from thermal_synth_ros.link import LinkMonitor, LinkStatus
@@ -205,6 +205,9 @@ class ThermalSynthNode(Node):
 
         transports = describe_transports()
         domain = self.context.get_domain_id()
+        warning = transport_warning()
+        if warning:
+            self._report(warning)
         now = time.monotonic()
         self._links = {
             "rgb": LinkMonitor(

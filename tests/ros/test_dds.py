@@ -20,6 +20,7 @@ from thermal_synth_ros.dds import (
     describe_transports,
     domain_in_use,
     remove_stale_shm,
+    transport_warning,
 )
 
 
@@ -42,6 +43,16 @@ def test_the_shipped_profile_is_the_default_and_a_user_choice_wins() -> None:
     configure_dds(empty)
     assert empty == {PROFILE_VAR: str(PROFILE)}  # an empty choice is no choice
     assert describe_transports({}) == "Fast DDS defaults"
+
+
+def test_large_data_with_a_localhost_discovery_range_is_called_out() -> None:
+    assert transport_warning({"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}) is None
+    assert transport_warning({"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", PROFILE_VAR: str(PROFILE)}) is None
+    for localhost in ({"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}, {"ROS_LOCALHOST_ONLY": "1"}):
+        warning = transport_warning({**localhost, "FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"})
+        assert warning is not None
+        assert "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA has no effect" in warning
+        assert "unset FASTDDS_BUILTIN_TRANSPORTS" in warning
 
 
 def test_an_installed_copy_of_the_profile_is_recognised(tmp_path: Path) -> None:

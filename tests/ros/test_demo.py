@@ -10,6 +10,7 @@ embedded model beats the grayscale baseline on the warm-region score.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -25,7 +26,11 @@ FRAMES = 24
 
 def test_demo_runs_the_whole_system_at_reduced_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo_out"
+    ros_vars = {k: v for k, v in os.environ.items() if k.startswith("ROS_")}
     assert main(["demo", "--out", str(out), "--frames", str(FRAMES), "--rgb-size", "450x400", "--seed", "5"]) == 0
+    # The demo's private domain and loopback discovery range must not leak into the caller's process:
+    # they once did, and every later test's participants ran with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST.
+    assert {k: v for k, v in os.environ.items() if k.startswith("ROS_")} == ros_vars
     said = capsys.readouterr()
     assert "frames synthesised live" in said.out + said.err
 
