@@ -20,24 +20,30 @@ import faulthandler
 import fcntl
 import os
 import random
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "ENV_VAR",
     "PROFILE",
     "PROFILE_VAR",
     "TEARDOWN_TIMEOUT_S",
+    "TRANSPORT_CHOICES",
     "configure_dds",
     "describe_transports",
     "domain_in_use",
     "free_domain_id",
     "lock_held",
     "remove_stale_shm",
+    "stop_child",
     "teardown_watchdog",
+    "transport_environ",
     "transport_warning",
 ]
 
@@ -142,6 +148,41 @@ def teardown_watchdog(timeout: float = TEARDOWN_TIMEOUT_S) -> Iterator[None]:
 SHM_DIR = Path("/dev/shm")  # noqa: S108  (Fast DDS's fixed location, only read and cleaned)
 #: A lock file younger than this may belong to a participant that is still starting up.
 STALE_AFTER_S = 5.0
+
+
+#: Transport choices the benchmarks compare, by name -> the variables that select them (the others unset).
+TRANSPORT_CHOICES: dict[str, dict[str, str]] = {
+    "profile": {PROFILE_VAR: str(PROFILE)},
+    "LARGE_DATA": {ENV_VAR: "LARGE_DATA"},
+    "default": {},
+}
+
+
+def transport_environ(choice: str, domain_id: int) -> dict[str, str]:
+    """A child's environment: ``os.environ`` with transport ``choice`` (a TRANSPORT_CHOICES name), on a domain."""
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, PROFILE_VAR)}
+    env.update(TRANSPORT_CHOICES[choice])
+    env.update(ROS_DOMAIN_ID=str(domain_id), PYTHONUNBUFFERED="1")
+    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    return env
+
+
+def stop_child(proc: subprocess.Popen[Any], timeout: float = 20.0) -> bool:
+    """End a child participant as Ctrl-C would (SIGINT), SIGKILL it after ``timeout`` s; True if it was killed.
+
+    A killed participant's shared-memory segment is removed (:func:`remove_stale_shm`).
+    """
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        remove_stale_shm(min_age_s=0.0)
+        return True
+    return False
 
 
 def lock_held(lock: Path) -> bool:

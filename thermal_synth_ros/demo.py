@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,7 @@ from thermal_synth_core.infer.colormap import apply_colormap
 from thermal_synth_core.infer.embedded import resolve_model_path
 from thermal_synth_core.modelfile import read_spec
 from thermal_synth_core.ui import console
-from thermal_synth_ros.dds import configure_dds, free_domain_id, teardown_watchdog
+from thermal_synth_ros.dds import configure_dds, free_domain_id, stop_child, teardown_watchdog
 from thermal_synth_ros.link import publisher_link
 
 __all__ = ["DemoOptions", "DemoResult", "run_demo"]
@@ -191,13 +190,7 @@ def _node_process(model: Path, backend: str, env: dict[str, str], log_path: Path
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_child(proc)
 
 
 def _prime(

@@ -208,24 +208,16 @@ class ThermalSynthNode(Node):
         warning = transport_warning()
         if warning:
             self._report(warning)
-        now = time.monotonic()
         self._links = {
-            "rgb": LinkMonitor(
-                self._sub_rgb.topic_name,
+            key: LinkMonitor(
+                sub.topic_name,
                 stall_after_s=self._live.stall_timeout,
                 transports=transports,
                 domain_id=domain,
-                required=True,
-                now=now,
-            ),
-            "real": LinkMonitor(
-                self._sub_real.topic_name,
-                stall_after_s=self._live.stall_timeout,
-                transports=transports,
-                domain_id=domain,
-                required=False,
-                now=now,
-            ),
+                required=key == "rgb",  # real thermal is optional: only a publisher that goes quiet counts
+                now=time.monotonic(),
+            )
+            for key, sub in (("rgb", self._sub_rgb), ("real", self._sub_real))
         }
         self._link_states = {"rgb": "waiting", "real": "waiting"}
 

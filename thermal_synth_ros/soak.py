@@ -29,7 +29,6 @@ import contextlib
 import logging
 import math
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,7 @@ from thermal_synth_ros.dds import (
     configure_dds,
     describe_transports,
     free_domain_id,
-    remove_stale_shm,
+    stop_child,
     teardown_watchdog,
 )
 from thermal_synth_ros.link import publisher_link
@@ -214,16 +213,8 @@ def _cpu_seconds(pid: int) -> float:
 
 def _stop_node(proc: subprocess.Popen[bytes]) -> tuple[int | None, bool]:
     """SIGINT, as Ctrl-C or ``ros2 launch`` would; (exit code, whether it needed a SIGKILL)."""
-    if proc.poll() is not None:
-        return proc.returncode, False
-    proc.send_signal(signal.SIGINT)
-    try:
-        return proc.wait(timeout=25), False
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        code = proc.wait(timeout=10)
-        remove_stale_shm(min_age_s=0.0)  # the killed node's shared-memory segment
-        return code, True
+    killed = stop_child(proc, timeout=25)
+    return proc.returncode, killed
 
 
 def _link_report(node: Any, cams: _Cameras) -> str:

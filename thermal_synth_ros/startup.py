@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,52 +32,21 @@ from thermal_synth_core.bench import Benchmark, write_result
 from thermal_synth_core.cli._common import positive_int
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import progress, summary
-from thermal_synth_ros.dds import ENV_VAR, PROFILE, PROFILE_VAR, domain_in_use, remove_stale_shm
+from thermal_synth_ros.dds import free_domain_id, stop_child, transport_environ
 
-__all__ = ["BENCHMARK", "TRANSPORTS", "camera_main", "start_once"]
+__all__ = ["BENCHMARK", "STARTUP_CHOICES", "camera_main", "start_once"]
 
-#: Name -> the environment variables that select it (the others are removed).
-TRANSPORTS: dict[str, dict[str, str]] = {
-    "profile": {PROFILE_VAR: str(PROFILE)},
-    "LARGE_DATA": {ENV_VAR: "LARGE_DATA"},
-}
+#: The transport choices a start can use (names of :data:`~thermal_synth_ros.dds.TRANSPORT_CHOICES`).
+STARTUP_CHOICES = ("profile", "LARGE_DATA")
+
 RGB_SIZE = (640, 569)  # the embedded model's rig aspect at 640 wide, as in bench node and soak
 #: Domains of the starts: away from the tests' 1-100 and bench node's children.
-_DOMAINS = range(201, 232)
-
-
-def _env(transports: str, domain: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, PROFILE_VAR)}
-    env.update(TRANSPORTS[transports])
-    env.update(ROS_DOMAIN_ID=str(domain), PYTHONUNBUFFERED="1")
-    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    return env
-
-
-def _stop(proc: subprocess.Popen[Any]) -> bool:
-    """SIGINT, then SIGKILL after 20 s; True if it needed the kill."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-            return True
-    return False
-
-
-def _free_domain(start: int) -> int:
-    for k in range(len(_DOMAINS)):
-        domain = _DOMAINS[(start + k) % len(_DOMAINS)]
-        if not domain_in_use(domain):
-            return domain
-    raise ThermalSynthError(f"every ROS_DOMAIN_ID in {_DOMAINS.start}-{_DOMAINS.stop - 1} is in use on this computer")
+DOMAINS = range(201, 232)
 
 
 def start_once(transports: str, domain: int, timeout: float, workdir: Path) -> dict[str, Any]:
     """One start of node + camera; the camera's JSON verdict plus the node's ready time and exit."""
-    env = _env(transports, domain)
+    env = transport_environ(transports, domain)
     node_log = workdir / f"node-{domain}.log"
     t0 = time.time()
     with node_log.open("wb") as log:
@@ -102,9 +69,7 @@ def start_once(transports: str, domain: int, timeout: float, workdir: Path) -> d
     except subprocess.TimeoutExpired:
         camera.kill()
         out, err = camera.communicate()
-    node_killed = _stop(node)
-    if node_killed:
-        remove_stale_shm(min_age_s=0.0)
+    node_killed = stop_child(node)
     lines = [line for line in out.splitlines() if line.startswith("{")]
     result: dict[str, Any] = json.loads(lines[-1]) if lines else {"first_frame_s": None, "error": err[-500:]}
     text = node_log.read_text(errors="replace")
@@ -137,14 +102,14 @@ def _stats(values: Sequence[float]) -> dict[str, float | None]:
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     runs = 3 if args.quick else args.runs
     names = list(dict.fromkeys(args.transports))
-    unknown = [n for n in names if n not in TRANSPORTS]
+    unknown = [n for n in names if n not in STARTUP_CHOICES]
     if unknown:
-        raise ThermalSynthError(f"unknown transports {unknown}; choose from {', '.join(TRANSPORTS)}")
+        raise ThermalSynthError(f"unknown transports {unknown}; choose from {', '.join(STARTUP_CHOICES)}")
     starts: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="thermal-synth-startup-") as tmp:
         order = [(i, name) for i in range(runs) for name in names]
         for i, name in progress(order, total=len(order), desc="starts", unit="start"):
-            domain = _free_domain(i * len(names) + names.index(name))
+            domain = free_domain_id(DOMAINS)
             starts.append(start_once(name, domain, args.timeout, Path(tmp)) | {"run": i})
     per: dict[str, Any] = {}
     for name in names:
@@ -191,7 +156,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         nargs="+",
         default=["profile", "LARGE_DATA"],
         metavar="NAME",
-        help=f"configurations, taking turns: {', '.join(TRANSPORTS)} (default: both)",
+        help=f"configurations, taking turns: {', '.join(STARTUP_CHOICES)} (default: both)",
     )
     p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="a start without a frame by then failed")
     p.add_argument("--bound", type=float, default=15.0, metavar="S", help="the time to first frame reported against")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -26,33 +25,12 @@ from thermal_synth_core.bench import Benchmark, write_result
 from thermal_synth_core.cli._common import parse_size, positive_int
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import progress, summary
-from thermal_synth_ros.dds import ENV_VAR, PROFILE, PROFILE_VAR, domain_in_use
+from thermal_synth_ros.dds import TRANSPORT_CHOICES, free_domain_id, transport_environ
 
-__all__ = ["BENCHMARK", "CHOICES"]
+__all__ = ["BENCHMARK"]
 
-#: Name -> the environment variables that select it (the others are removed).
-CHOICES: dict[str, dict[str, str]] = {
-    "profile": {PROFILE_VAR: str(PROFILE)},
-    "LARGE_DATA": {ENV_VAR: "LARGE_DATA"},
-    "default": {},
-}
-_DOMAINS = range(201, 232)
-
-
-def _env(choice: str, domain: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, PROFILE_VAR)}
-    env.update(CHOICES[choice])
-    env.update(ROS_DOMAIN_ID=str(domain), PYTHONUNBUFFERED="1")
-    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    return env
-
-
-def _domain(k: int) -> int:
-    for j in range(len(_DOMAINS)):
-        domain = _DOMAINS[(k + j) % len(_DOMAINS)]
-        if not domain_in_use(domain):
-            return domain
-    return _DOMAINS[k % len(_DOMAINS)]
+#: Domains of the pairs, as bench startup's: away from the tests' 1-100.
+DOMAINS = range(201, 232)
 
 
 def _pair(pub: str, sub: str, args: argparse.Namespace, domain: int) -> dict[str, Any]:
@@ -61,13 +39,13 @@ def _pair(pub: str, sub: str, args: argparse.Namespace, domain: int) -> dict[str
     # Argument lists naming this interpreter and this module (no shell).
     receiver = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", __name__, "--sub", *common],
-        env=_env(sub, domain),
+        env=transport_environ(sub, domain),
         stdout=subprocess.PIPE,
         text=True,
     )
     sender = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", __name__, "--pub", *common],
-        env=_env(pub, domain),
+        env=transport_environ(pub, domain),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -88,11 +66,11 @@ def _pair(pub: str, sub: str, args: argparse.Namespace, domain: int) -> dict[str
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     names = list(dict.fromkeys(args.choices))
-    unknown = [n for n in names if n not in CHOICES]
+    unknown = [n for n in names if n not in TRANSPORT_CHOICES]
     if unknown:
-        raise ThermalSynthError(f"unknown transport choices {unknown}; choose from {', '.join(CHOICES)}")
+        raise ThermalSynthError(f"unknown transport choices {unknown}; choose from {', '.join(TRANSPORT_CHOICES)}")
     pairs = [(p, s) for p in names for s in names]
-    rows = [_pair(p, s, args, _domain(k)) for k, (p, s) in progress(enumerate(pairs), total=len(pairs), desc="pairs")]
+    rows = [_pair(p, s, args, free_domain_id(DOMAINS)) for p, s in progress(pairs, total=len(pairs), desc="pairs")]
     w, h = args.size
     result = {
         "what": (
@@ -113,7 +91,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--choices", nargs="+", default=list(CHOICES), metavar="NAME", help=f"from {', '.join(CHOICES)} (default: all)"
+        "--choices",
+        nargs="+",
+        default=list(TRANSPORT_CHOICES),
+        metavar="NAME",
+        help=f"from {', '.join(TRANSPORT_CHOICES)} (default: all)",
     )
     p.add_argument("--frames", type=positive_int, default=60, metavar="N", help="frames sent per pair")
     p.add_argument("--size", type=parse_size, default=(1920, 1080), metavar="WxH", help="frame size (rgb8)")
