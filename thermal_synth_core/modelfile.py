@@ -3,8 +3,9 @@
 The safetensors metadata (string -> string) carries one JSON document under
 :data:`SPEC_KEY` describing the :class:`ModelSpec`: architecture and its
 arguments, channels, output bit depth, normalisation, the size the model runs at,
-the thermal output size, the RGB -> thermal alignment used in training, and the
-training provenance. Loading validates the container, the metadata and every
+the thermal output size, the RGB -> thermal alignment used in training, the
+thermal camera's horizontal field of view (so the angular scale the generator
+learned: degrees per pixel), and the training provenance. Loading validates the container, the metadata and every
 tensor (shapes against the architecture, finite values) and never unpickles.
 """
 
@@ -30,14 +31,17 @@ from thermal_synth_core.fileio import atomic_path
 
 __all__ = [
     "FORMAT_VERSION",
+    "LEGACY_FOV_DEG",
     "MAX_ARCH_TOTAL",
     "MAX_SIZE_SIDE",
     "NORMALIZATIONS",
     "RUN_MODES",
     "SPEC_KEY",
     "ModelSpec",
+    "ThermalFov",
     "apply_run_mode",
     "file_sha256",
+    "legacy_fov",
     "load_generator",
     "load_model",
     "read_spec",
@@ -45,7 +49,8 @@ __all__ = [
 ]
 
 #: Version of the metadata layout; bump when a reader of an older version could misread a newer file.
-FORMAT_VERSION: Final = 1
+#: 2: ``thermal_fov`` (the training thermal camera's field of view). Version 1 files still load.
+FORMAT_VERSION: Final = 2
 #: safetensors metadata key holding the spec as JSON.
 SPEC_KEY: Final = "thermal_synth.spec"
 FORMAT_KEY: Final = "thermal_synth.format_version"
@@ -68,6 +73,66 @@ Size = tuple[int, int]
 
 
 @dataclass(frozen=True)
+class ThermalFov:
+    """The horizontal field of view of the thermal frames a model was trained on, and their width in pixels.
+
+    Together they give the angular scale the generator learned (degrees per pixel), which
+    the ``camera`` output view reproduces on any RGB camera.
+    """
+
+    hfov_deg: float
+    width: int
+    source: str = ""
+
+    def problems(self) -> list[str]:
+        """What is wrong with it (empty when valid)."""
+        found = []
+        if (
+            not isinstance(self.hfov_deg, int | float)
+            or not math.isfinite(self.hfov_deg)
+            or not (0.0 < self.hfov_deg < 180.0)
+        ):
+            found.append(f"thermal_fov.hfov_deg must be between 0 and 180 degrees, got {self.hfov_deg!r}")
+        if not isinstance(self.width, int) or isinstance(self.width, bool) or not (0 < self.width <= MAX_SIZE_SIDE):
+            found.append(f"thermal_fov.width must be a positive integer up to {MAX_SIZE_SIDE}, got {self.width!r}")
+        return found
+
+    def focal_px(self, width: int) -> float:
+        """Focal length in pixels of these thermal frames resized to ``width`` pixels (pinhole)."""
+        return (self.width / 2.0) / math.tan(math.radians(self.hfov_deg) / 2.0) * (width / self.width)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values."""
+        return {"hfov_deg": float(self.hfov_deg), "width": self.width, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ThermalFov:
+        """Parse :meth:`to_dict` output (ValueError/TypeError on malformed values)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"thermal_fov must be a mapping with hfov_deg and width, got {data!r}")
+        hfov = data.get("hfov_deg")
+        width = data.get("width")
+        if not isinstance(hfov, int | float) or isinstance(hfov, bool):
+            raise ValueError(f"thermal_fov.hfov_deg must be a number, got {hfov!r}")
+        if not isinstance(width, int) or isinstance(width, bool):
+            raise ValueError(f"thermal_fov.width must be an integer, got {width!r}")
+        return cls(float(hfov), width, str(data.get("source", "")))
+
+
+#: The field of view assumed for model files written before it was recorded (format 1): the FLIR ADAS
+#: thermal camera (FLIR Tau2, 13 mm lens, 45 deg HFOV), which every earlier model was trained for.
+LEGACY_FOV_DEG: Final = 45.0
+LEGACY_FOV_SOURCE: Final = (
+    "not recorded in the model file: the FLIR ADAS thermal camera (Tau2 13 mm, 45 deg HFOV) assumed"
+)
+
+
+def legacy_fov(width: int) -> ThermalFov:
+    """The assumed field of view of a format-1 model whose thermal frames are ``width`` pixels wide."""
+    return ThermalFov(LEGACY_FOV_DEG, width, LEGACY_FOV_SOURCE)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Everything needed to rebuild, feed and interpret a generator (stored in the model file)."""
 
@@ -83,6 +148,8 @@ class ModelSpec:
     provenance: Mapping[str, Any] = field(default_factory=dict)
     run_mode: str = "eval"
     format_version: int = FORMAT_VERSION
+    #: The training thermal camera's field of view; None: not recorded (see :attr:`fov`).
+    thermal_fov: ThermalFov | None = None
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -123,6 +190,11 @@ class ModelSpec:
             found.append("provenance must be a mapping")
         if self.alignment is not None and not isinstance(self.alignment, Alignment):
             found.append("alignment must be an Alignment or None")
+        if self.thermal_fov is not None:
+            if isinstance(self.thermal_fov, ThermalFov):
+                found.extend(self.thermal_fov.problems())
+            else:
+                found.append("thermal_fov must be a ThermalFov or None")
         if not isinstance(self.format_version, int) or self.format_version < 1:
             found.append(f"format_version must be a positive integer, got {self.format_version!r}")
         return found
@@ -131,6 +203,18 @@ class ModelSpec:
     def output_encoding(self) -> str:
         """The ROS image encoding of the output: ``mono8`` or ``mono16``."""
         return "mono16" if self.output_bits == 16 else "mono8"
+
+    @property
+    def fov(self) -> ThermalFov:
+        """The training thermal camera's field of view: recorded, or :func:`legacy_fov` for older files."""
+        if self.thermal_fov is not None:
+            return self.thermal_fov
+        width = self.alignment.thermal_size[0] if self.alignment is not None else self.output_size[0]
+        return legacy_fov(width)
+
+    def input_focal_px(self) -> float:
+        """Focal length in pixels of the thermal view at the network's input size (the learned angular scale)."""
+        return self.fov.focal_px(self.input_size[0])
 
     @property
     def output_max(self) -> int:
@@ -167,6 +251,7 @@ class ModelSpec:
             "alignment": None if self.alignment is None else self.alignment.to_dict(),
             "run_mode": self.run_mode,
             "provenance": _jsonable(dict(self.provenance)),
+            **({} if self.thermal_fov is None else {"thermal_fov": self.thermal_fov.to_dict()}),
         }
 
     @classmethod
@@ -198,6 +283,7 @@ class ModelSpec:
             "alignment",
             "run_mode",
             "provenance",
+            "thermal_fov",
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -219,6 +305,7 @@ class ModelSpec:
                 provenance=dict(data.get("provenance") or {}),
                 run_mode=str(data.get("run_mode", "eval")),
                 format_version=version,
+                thermal_fov=None if data.get("thermal_fov") is None else ThermalFov.from_dict(data["thermal_fov"]),
             )
         except AlignmentError as exc:
             raise ModelFileError(str(exc)) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import struct
 from collections.abc import Iterator
@@ -17,8 +18,10 @@ from thermal_synth_core.align.transform import Alignment
 from thermal_synth_core.errors import ModelFileError
 from thermal_synth_core.modelfile import (
     FORMAT_VERSION,
+    LEGACY_FOV_DEG,
     SPEC_KEY,
     ModelSpec,
+    ThermalFov,
     load_generator,
     load_model,
     read_spec,
@@ -65,6 +68,38 @@ def test_spec_fields_survive_as_json(tmp_path: Path) -> None:
     assert again.arch_kwargs == {"ngf": 4, "norm": "batch"}
     assert again.format_version == FORMAT_VERSION
     assert again == spec
+
+
+def test_thermal_field_of_view_is_recorded_and_older_files_get_the_stated_default(tmp_path: Path) -> None:
+    fov = ThermalFov(39.0, 640, "kaist preset")
+    path, _, spec = make_model(tmp_path / "m.safetensors", input_size=(320, 256), thermal_fov=fov)
+    again = read_spec(path)
+    assert again.thermal_fov == fov
+    assert again.fov == fov
+    assert again.input_focal_px() == pytest.approx(160.0 / math.tan(math.radians(19.5)))
+    # A format-1 file (written before the field existed) loads with the FLIR ADAS camera assumed.
+    data = spec.to_dict()
+    data["format_version"] = 1
+    del data["thermal_fov"]
+    old = ModelSpec.from_dict(data, source="old")
+    assert old.thermal_fov is None
+    assert old.fov.hfov_deg == LEGACY_FOV_DEG == 45.0
+    assert old.fov.width == spec.output_size[0]
+    assert "not recorded in the model file" in old.fov.source
+    # The embedded model predates the field: it is such a file.
+    from thermal_synth_core.infer import default_model_path
+
+    embedded = read_spec(default_model_path())
+    assert embedded.format_version == 1
+    assert embedded.fov.hfov_deg == 45.0
+    for bad, message in (
+        ({"hfov_deg": 0.0, "width": 640}, r"hfov_deg must be between 0 and 180"),
+        ({"hfov_deg": 45.0, "width": -1}, r"width must be a positive integer"),
+        ({"hfov_deg": "wide", "width": 640}, r"hfov_deg must be a number"),
+        ([45.0], r"thermal_fov must be a mapping"),
+    ):
+        with pytest.raises(ModelFileError, match=message):
+            ModelSpec.from_dict({**spec.to_dict(), "thermal_fov": bad}, source="x")
 
 
 def test_metadata_is_plain_json_strings(tmp_path: Path) -> None:

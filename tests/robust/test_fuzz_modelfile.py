@@ -81,6 +81,7 @@ SPEC_FIELDS = [
     "alignment",
     "run_mode",
     "provenance",
+    "thermal_fov",
     "unknown_field",
 ]
 

@@ -14,11 +14,13 @@ __all__ = [
     "Registrar",
     "SubParsers",
     "add_command",
+    "add_view_arguments",
     "non_negative_int",
     "parse_size",
     "positive_float",
     "positive_int",
     "register_unavailable",
+    "view_options",
 ]
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -101,3 +103,56 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value} must be greater than 0")
     return value
+
+
+def add_view_arguments(p: argparse.ArgumentParser) -> None:
+    """--view, --camera-hfov, --camera-info, --output-width, --alignment, --rig-hfov (shared with evaluate)."""
+    from thermal_synth_core.infer.view import VIEWS
+
+    g = p.add_argument_group("output view")
+    g.add_argument("--view", default="auto", choices=VIEWS, help="rig, camera or auto (see the description)")
+    g.add_argument(
+        "--camera-hfov",
+        type=positive_float,
+        default=None,
+        metavar="DEG",
+        help="the RGB camera's horizontal field of view in degrees (camera view; --camera-info wins)",
+    )
+    g.add_argument(
+        "--camera-info",
+        default=None,
+        metavar="YAML",
+        help="the RGB camera's camera_info.yaml (camera_calibration_parsers layout; a rescale of the frames is fine)",
+    )
+    g.add_argument(
+        "--output-width",
+        default="working",
+        metavar="W",
+        help="camera view output width: working (the network's working size), input (the frame's), or pixels",
+    )
+    g.add_argument(
+        "--alignment",
+        default=None,
+        metavar="YAML",
+        help="an alignment (thermal-synth align estimate) replacing the model's: rig view on another vehicle's rig",
+    )
+    g.add_argument(
+        "--rig-hfov",
+        type=positive_float,
+        default=None,
+        metavar="DEG",
+        help="with --alignment: that rig's thermal horizontal field of view (default: the model's)",
+    )
+
+
+def view_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The Synthesizer keyword arguments of :func:`add_view_arguments`' flags (checked)."""
+    from thermal_synth_core.infer.view import parse_output_width
+
+    return {
+        "view": args.view,
+        "camera_hfov_deg": args.camera_hfov,
+        "output_width": parse_output_width(args.output_width),
+        "alignment": args.alignment,
+        "rig_hfov_deg": args.rig_hfov,
+    }

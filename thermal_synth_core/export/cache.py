@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from thermal_synth_core.errors import ExportError
 from thermal_synth_core.export.onnx_export import EXPORT_VERSION, export_onnx
-from thermal_synth_core.modelfile import file_sha256, load_generator
+from thermal_synth_core.modelfile import file_sha256, load_generator, read_spec
 
 __all__ = ["cache_dir", "cached_onnx", "invalidate", "onnx_cache_path"]
 
@@ -37,21 +38,31 @@ def cache_dir() -> Path:
     return base / "thermal-synth"
 
 
-def onnx_cache_path(model_sha256: str, precision: str) -> Path:
-    """Cache path of the inference graph of a model file with this hash, in this precision."""
+def onnx_cache_path(model_sha256: str, precision: str, size: tuple[int, int] | None = None) -> Path:
+    """Cache path of the inference graph of a model file with this hash, in this precision (and input size)."""
     exporter = hashlib.sha256(f"{EXPORT_VERSION}|{torch.__version__}".encode()).hexdigest()[:8]
-    return cache_dir() / "onnx" / f"{model_sha256[:24]}-{precision}-{exporter}.onnx"
+    at = "" if size is None else f"-{size[0]}x{size[1]}"
+    return cache_dir() / "onnx" / f"{model_sha256[:24]}-{precision}{at}-{exporter}.onnx"
 
 
-def cached_onnx(model_path: str | Path, precision: str = "fp32") -> Path:
-    """The ONNX graph of a model file for inference (fixed H x W, dynamic batch), exporting it on first use."""
+def cached_onnx(model_path: str | Path, precision: str = "fp32", size: tuple[int, int] | None = None) -> Path:
+    """The ONNX graph of a model file for inference (fixed H x W, dynamic batch), exporting it on first use.
+
+    ``size`` (W, H) is the input size the graph is fixed at; None: the model's input size.
+    """
     model_path = Path(model_path)
-    path = onnx_cache_path(file_sha256(model_path), precision)
+    spec = read_spec(model_path)
+    if size is not None and tuple(size) == tuple(spec.input_size):
+        size = None  # the model's own size keeps the cache name it always had
+    path = onnx_cache_path(file_sha256(model_path), precision, size)
     if path.is_file() and path.stat().st_size > 0:
         log.debug("using cached ONNX graph %s", path)
         return path
-    log.info("exporting %s to the ONNX cache (%s, first use of this model)", model_path.name, precision)
+    at = f"{spec.input_size[0]}x{spec.input_size[1]}" if size is None else f"{size[0]}x{size[1]}"
+    log.info("exporting %s to the ONNX cache (%s at %s, first use)", model_path.name, precision, at)
     net, spec = load_generator(model_path)
+    if size is not None:
+        spec = replace(spec, input_size=(int(size[0]), int(size[1])))
     try:
         export_onnx(net, spec, path, precision=precision, dynamic_hw=False, extra_metadata=_source(model_path))
     except OSError as exc:

@@ -1,10 +1,11 @@
 """The pure image steps around a generator: RGB frame -> network input, network output -> thermal frame.
 
-Preprocess: check the frame, warp it into the thermal camera's field of view at
-the model's input size in one interpolation (the alignment's matrix composed with
-the scale to the input size; a plain area resize when the warp is only a scale),
-put the channels in RGB order and normalise to [-1, 1].
-Postprocess: resize the output to the thermal size, map [-1, 1] to the full
+Preprocess: check the frame, warp it with the view's pixel map (see
+:mod:`thermal_synth_core.infer.view`) to the network's working size in one
+interpolation (the alignment's matrix composed with the scale to the input size
+in ``rig`` view; a plain area resize when the map is only a scale, as in
+``camera`` view), put the channels in RGB order and normalise to [-1, 1].
+Postprocess: resize the output to the output size, map [-1, 1] to the full
 8- or 16-bit range.
 """
 
@@ -20,7 +21,15 @@ from thermal_synth_core.align.transform import Alignment, scale_matrix
 from thermal_synth_core.errors import DataError
 from thermal_synth_core.modelfile import ModelSpec
 
-__all__ = ["CHANNEL_ORDERS", "ThermalImage", "check_rgb", "model_alignment", "postprocess", "preprocess"]
+__all__ = [
+    "CHANNEL_ORDERS",
+    "ThermalImage",
+    "check_rgb",
+    "model_alignment",
+    "postprocess",
+    "preprocess",
+    "warp_to_blob",
+]
 
 CHANNEL_ORDERS: Final = ("rgb", "bgr")
 
@@ -56,12 +65,20 @@ def preprocess(
     rgb: npt.NDArray[np.uint8], spec: ModelSpec, alignment: Alignment, channel_order: str = "rgb"
 ) -> npt.NDArray[np.float32]:
     """One frame -> (1, 3, H, W) float32 in [-1, 1], RGB order, in the thermal field of view at the input size."""
+    image = check_rgb(rgb)
+    h, w = image.shape[:2]
+    m = alignment.matrix_for((w, h), spec.input_size)  # raises AlignmentError for another aspect ratio
+    return warp_to_blob(image, m, spec.input_size, channel_order)
+
+
+def warp_to_blob(
+    rgb: npt.NDArray[np.uint8], m: npt.NDArray[np.float64], size: Size, channel_order: str = "rgb"
+) -> npt.NDArray[np.float32]:
+    """One frame warped by the pixel map ``m`` to ``size`` -> (1, 3, H, W) float32 in [-1, 1], RGB order."""
     if channel_order not in CHANNEL_ORDERS:
         raise DataError(f"unknown channel order {channel_order!r}; valid: {', '.join(CHANNEL_ORDERS)}")
     image = check_rgb(rgb)
     h, w = image.shape[:2]
-    size = spec.input_size
-    m = alignment.matrix_for((w, h), size)  # raises AlignmentError for another aspect ratio
     if np.allclose(m, scale_matrix((w, h), size), atol=1e-9):
         # A pure rescale: INTER_AREA averages when shrinking (no aliasing), and is exact geometry.
         interp = cv2.INTER_AREA if w > size[0] or h > size[1] else cv2.INTER_LINEAR
@@ -77,12 +94,12 @@ def preprocess(
     return np.asarray(blob, dtype=np.float32)
 
 
-def postprocess(output: npt.NDArray[np.floating[Any]], spec: ModelSpec) -> ThermalImage:
-    """A network output (1 x H x W or H x W, values in [-1, 1]) -> thermal frame at the output size."""
+def postprocess(output: npt.NDArray[np.floating[Any]], spec: ModelSpec, size: Size | None = None) -> ThermalImage:
+    """A network output (1 x H x W or H x W, in [-1, 1]) -> thermal frame at ``size`` (default: the model's)."""
     img = np.asarray(output, dtype=np.float32)
     while img.ndim > 2:
         img = img[0]
-    w, h = spec.output_size
+    w, h = size or spec.output_size
     if img.shape != (h, w):
         shrinking = img.shape[1] > w or img.shape[0] > h
         interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR

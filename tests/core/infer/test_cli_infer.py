@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.core.models.factory import make_model
+from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.cli import main
 
 
@@ -40,7 +41,10 @@ def test_infer_folder_writes_thermal_pngs(
     assert colour.shape == (64, 80, 3)
     assert len(list(out.rglob("*.png"))) == 6
     summary = capsys.readouterr().out
-    assert summary.startswith(f"infer: 3 image(s) -> {out} (mono{bits} 80x64, torch eager on cpu")
+    assert summary.startswith(f"infer: 3 image(s) -> {out} (mono{bits}, rig 80x64 from 128x96, torch eager on cpu")
+    assert summary.rstrip().endswith(", camera_info.yaml")
+    info = CameraModel.load_yaml(out / "camera_info.yaml")
+    assert info.size == (80, 64)
 
 
 def test_infer_single_file_and_skips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,10 +54,19 @@ def test_infer_single_file_and_skips(tmp_path: Path, capsys: pytest.CaptureFixtu
     (frames / "broken.png").write_bytes(b"not a png")
     cv2.imwrite(str(frames / "wide.png"), np.zeros((48, 120, 3), np.uint8))  # another aspect ratio
     argv = ["infer", "--model", str(model), "--out", str(tmp_path / "o"), "--backend", "onnxruntime"]
-    assert main([*argv, "--input", str(frames)]) == 1
+    assert main([*argv, "--input", str(frames), "--view", "rig"]) == 1
     captured = capsys.readouterr()
     assert "1 image(s)" in captured.out
     assert "2 skipped" in captured.out
+    assert "view 'rig' needs the RGB camera of the rig" in " ".join(captured.err.split())  # rich wraps lines
+    # auto: the wide frame takes the camera view (the model's own field of view, said as a warning)
+    assert main([*argv, "--input", str(frames)]) == 1
+    captured = capsys.readouterr()
+    assert "2 image(s)" in captured.out
+    assert "rig 64x48 from 64x48; camera 64x26 from 120x48" in captured.out
+    assert "1 skipped" in captured.out
+    assert "assuming the model's own" in " ".join(captured.err.split())
+    assert (tmp_path / "o" / "wide_camera_info.yaml").is_file()
     assert main([*argv, "--input", str(frames / "right" / "frame000.png")]) == 0
     assert (tmp_path / "o" / "frame000.png").is_file()
 

@@ -103,10 +103,12 @@ def test_rgb_of_another_resolution_same_aspect_is_scaled(models: dict[str, Path]
     assert synth(half).shape == (128, 160)
 
 
-def test_rgb_of_another_aspect_ratio_is_an_alignment_error(models: dict[str, Path]) -> None:
-    synth = Synthesizer(models["mono16"], backend="torch")
-    with pytest.raises(AlignmentError, match=r"RGB image of 320x180 has another aspect ratio"):
+def test_rgb_of_another_aspect_ratio_is_an_alignment_error_in_rig_view(models: dict[str, Path]) -> None:
+    synth = Synthesizer(models["mono16"], backend="torch", view="rig")
+    with pytest.raises(AlignmentError, match=r"view 'rig' needs the RGB camera of the rig .* this frame is 320x180"):
         synth(_rgb(180, 320))
+    with pytest.raises(AlignmentError, match=r"RGB image of 320x180 has another aspect ratio"):
+        preprocess(_rgb(180, 320), synth.spec, synth.alignment)  # the rig-only function keeps its own error
 
 
 def test_models_without_alignment_rescale_with_area_averaging(models: dict[str, Path]) -> None:

@@ -2,7 +2,10 @@
 
 A backend runs a model file's generator on a batch already preprocessed by the
 :class:`~thermal_synth_core.infer.Synthesizer`: float32 (N, 3, H, W) in [-1, 1]
-at the model's input size in, float32 (N, 1, H, W) in [-1, 1] out. Everything
+in, float32 (N, 1, H, W) in [-1, 1] out. H x W is the model's input size in the
+``rig`` view and the camera's working size in the ``camera`` view; backends
+that compile for one shape (ONNX Runtime graphs, TensorRT engines) keep one
+compiled form per size seen. Everything
 else (colour order, warping, bit depth) is the Synthesizer's job, so backends
 are interchangeable and tested against each other.
 """
@@ -18,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from thermal_synth_core.errors import BackendError
-from thermal_synth_core.modelfile import ModelSpec
+from thermal_synth_core.modelfile import MAX_SIZE_SIDE, ModelSpec
 
 __all__ = ["DEVICES", "PRECISIONS", "Backend", "FloatArray", "check_batch", "cuda_available", "resolve_device"]
 
@@ -71,6 +74,9 @@ class Backend(ABC):
         """Why this backend cannot run here on ``device`` (None when it can)."""
         return None
 
+    #: How many compiled forms (one per input size) a shape-specialised backend keeps.
+    max_sizes: int = 4
+
     @abstractmethod
     def run(self, batch: FloatArray) -> FloatArray:
         """(N, C, H, W) float32 in [-1, 1] -> (N, 1, H, W) float32 in [-1, 1]."""
@@ -86,9 +92,16 @@ class Backend(ABC):
         return f"<{type(self).__name__} {self.describe()}>"
 
 
-def check_batch(batch: Any, spec: ModelSpec) -> None:
-    """Raise BackendError unless ``batch`` is a float32 (N, C, H, W) array at the model input size."""
-    w, h = spec.input_size
-    if not isinstance(batch, np.ndarray) or batch.ndim != 4 or batch.shape[1:] != (spec.input_nc, h, w):
-        shape = getattr(batch, "shape", None)
-        raise BackendError(f"backend input must be (N, {spec.input_nc}, {h}, {w}) float32, got {shape}")
+def check_batch(batch: Any, spec: ModelSpec) -> tuple[int, int]:
+    """(W, H) of ``batch``, or BackendError unless it is a float32-convertible (N, C, H, W) array of sane size.
+
+    H and W may be any size (the ``camera`` view runs at the camera's working size);
+    the generator pads to its multiple and crops back.
+    """
+    shape = getattr(batch, "shape", None)
+    if not isinstance(batch, np.ndarray) or batch.ndim != 4 or batch.shape[1] != spec.input_nc:
+        raise BackendError(f"backend input must be (N, {spec.input_nc}, H, W) float32, got {shape}")
+    n, _, h, w = batch.shape
+    if n < 1 or not (0 < h <= MAX_SIZE_SIDE and 0 < w <= MAX_SIZE_SIDE):
+        raise BackendError(f"backend input of shape {shape} has no frames or sides outside 1..{MAX_SIZE_SIDE}")
+    return int(w), int(h)

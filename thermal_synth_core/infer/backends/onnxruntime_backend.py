@@ -1,7 +1,10 @@
 """The ``onnxruntime`` backend: the exported graph on ONNX Runtime's CPU or CUDA execution provider.
 
 The graph comes from the ONNX cache (exported on first use of a model file,
-keyed by the file's hash), so constructing a Synthesizer again is quick. Session
+keyed by the file's hash), so constructing a Synthesizer again is quick. Graphs
+are fixed-size (faster to export and to run than dynamic ones); a batch of
+another H x W (the ``camera`` view's working size) gets a graph and session of
+its own, exported on first use of that size and kept (the last few sizes). Session
 options are set for a small multi-core CPU: all graph optimisations (Conv+BN+ReLU
 fusion and the blocked NCHWc layout), one intra-op thread per usable core, no
 inter-op parallelism (the graphs are a single chain).
@@ -72,19 +75,30 @@ class OnnxRuntimeBackend(Backend):
             index = int(resolved.split(":")[1])
             self.providers = [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
         self.threads = threads or usable_cpus()
-        self.onnx_path = cached_onnx(model_path, precision)
-        try:
-            self.session = self._session()
-        except Exception as exc:  # a damaged cache file: export again once
-            log.warning("cached ONNX graph %s failed to load (%s); exporting again", self.onnx_path, exc)
-            invalidate(self.onnx_path)
-            self.onnx_path = cached_onnx(model_path, precision)
-            try:
-                self.session = self._session()
-            except Exception as exc2:
-                raise BackendError(f"ONNX Runtime cannot load {self.onnx_path}: {exc2}") from exc2
+        self._sessions: dict[tuple[int, int], tuple[Path, Any]] = {}
+        self.onnx_path, self.session = self._session_for(spec.input_size)
 
-    def _session(self) -> Any:
+    def _session_for(self, size: tuple[int, int]) -> tuple[Path, Any]:
+        """The (graph, session) for inputs of ``size`` (W, H), exported and loaded on first use."""
+        found = self._sessions.pop(size, None)
+        if found is None:
+            path = cached_onnx(self.model_path, self.precision, size)
+            try:
+                found = (path, self._new_session(path))
+            except Exception as exc:  # a damaged cache file: export again once
+                log.warning("cached ONNX graph %s failed to load (%s); exporting again", path, exc)
+                invalidate(path)
+                path = cached_onnx(self.model_path, self.precision, size)
+                try:
+                    found = (path, self._new_session(path))
+                except Exception as exc2:
+                    raise BackendError(f"ONNX Runtime cannot load {path}: {exc2}") from exc2
+            while len(self._sessions) >= self.max_sizes:
+                self._sessions.pop(next(iter(self._sessions)))  # the least recently used size
+        self._sessions[size] = found  # most recently used last
+        return found
+
+    def _new_session(self, path: Path) -> Any:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -93,14 +107,15 @@ class OnnxRuntimeBackend(Backend):
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: the provider fallback notes are noise here
-        return ort.InferenceSession(str(self.onnx_path), sess_options=options, providers=self.providers)
+        return ort.InferenceSession(str(path), sess_options=options, providers=self.providers)
 
     def run(self, batch: FloatArray) -> FloatArray:
-        """Run the batch through the session."""
-        check_batch(batch, self.spec)
+        """Run the batch through the session for its H x W."""
+        size = check_batch(batch, self.spec)
+        _, session = self._session_for(size)
         x = np.ascontiguousarray(batch, dtype=np.float32)
         try:
-            (y,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: x})
+            (y,) = session.run([OUTPUT_NAME], {INPUT_NAME: x})
         except Exception as exc:  # onnxruntime's own exception types
             raise BackendError(f"ONNX Runtime failed on a batch of shape {x.shape}: {exc}") from exc
         return np.asarray(y, dtype=np.float32)

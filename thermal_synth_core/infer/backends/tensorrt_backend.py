@@ -4,6 +4,9 @@ Inputs and outputs live in PyTorch CUDA tensors whose device pointers are handed
 to the execution context, so no extra CUDA binding library is needed. The engine
 comes from the engine cache (see :mod:`thermal_synth_core.export.tensorrt`): built
 on first use for this TensorRT version, GPU, graph, precision and input shape.
+A batch of another H x W (the ``camera`` view's working size) gets an engine of
+its own, built from a graph fixed at that size on first use and kept (the last
+few sizes).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from thermal_synth_core.export.cache import cache_dir, cached_onnx
 from thermal_synth_core.export.onnx_export import INPUT_NAME, OUTPUT_NAME
 from thermal_synth_core.export.tensorrt import (
     ENGINE_PRECISIONS,
+    EngineKey,
     ShapeProfile,
     build_engine,
     deserializer,
@@ -119,22 +123,40 @@ class TensorRTBackend(Backend):
 
         trt = tensorrt_module()
         assert trt is not None
-        torch_device = torch.device(self.device)
-        index = torch_device.index or 0
-        onnx_path = cached_onnx(model_path, onnx_precision_for(precision, str(trt.__version__)))
-        shapes = engine_shapes(spec, self.max_batch)
-        with torch.cuda.device(index):
-            self.key = make_key(onnx_path, precision, shapes, index)
-            self.engine_path = engine_cache_path(self.key, cache_dir())
-            engine = load_or_build_engine(
-                self.key, self.engine_path, lambda: build_engine(onnx_path, precision, shapes), deserializer()
-            )
-            self.runner = EngineRunner(engine, torch_device, self.max_batch)
+        self._onnx_precision = onnx_precision_for(precision, str(trt.__version__))
+        self._torch_device = torch.device(self.device)
+        self._runners: dict[tuple[int, int], EngineRunner] = {}
+        self.key: EngineKey  # of the engine at the model's input size (set by the first _runner_for)
+        self.engine_path: Path
+        self.runner = self._runner_for(spec.input_size)
+
+    def _runner_for(self, size: tuple[int, int]) -> EngineRunner:
+        """The engine runner for inputs of ``size`` (W, H), loaded or built on first use."""
+        import torch
+
+        runner = self._runners.pop(size, None)
+        if runner is None:
+            index = self._torch_device.index or 0
+            onnx_path = cached_onnx(self.model_path, self._onnx_precision, size)
+            shapes = engine_shapes(self.spec, self.max_batch, size)
+            with torch.cuda.device(index):
+                key = make_key(onnx_path, self.precision, shapes, index)
+                path = engine_cache_path(key, cache_dir())
+                engine = load_or_build_engine(
+                    key, path, lambda: build_engine(onnx_path, self.precision, shapes), deserializer()
+                )
+                runner = EngineRunner(engine, self._torch_device, self.max_batch)
+            if size == tuple(self.spec.input_size):
+                self.key, self.engine_path = key, path
+            while len(self._runners) >= self.max_sizes:
+                self._runners.pop(next(iter(self._runners)))
+        self._runners[size] = runner
+        return runner
 
     def run(self, batch: FloatArray) -> FloatArray:
-        """Run the batch through the engine."""
-        check_batch(batch, self.spec)
-        return self.runner.run(batch)
+        """Run the batch through the engine for its H x W."""
+        size = check_batch(batch, self.spec)
+        return self._runner_for(size).run(batch)
 
     def describe(self) -> str:
         """Backend, GPU, precision, TensorRT version."""
@@ -142,8 +164,8 @@ class TensorRTBackend(Backend):
         return f"tensorrt {key.tensorrt_version} on {self.device} ({self.precision}, sm {key.compute_capability})"
 
 
-def engine_shapes(spec: ModelSpec, max_batch: int) -> ShapeProfile:
-    """The optimisation profile for a model: its input size, batch 1 (optimum) to ``max_batch``."""
-    w, h = spec.input_size
+def engine_shapes(spec: ModelSpec, max_batch: int, size: tuple[int, int] | None = None) -> ShapeProfile:
+    """The optimisation profile at ``size`` (W, H; default: the model's input size), batch 1 to ``max_batch``."""
+    w, h = size or spec.input_size
     c = spec.input_nc
     return ((1, c, h, w), (1, c, h, w), (max_batch, c, h, w))
