@@ -29,6 +29,12 @@ Dropout: pix2pix U-Nets are trained with dropout, CycleGAN ResNets without (the
 original defaults). In ResNet blocks dropout shifts layer numbers, so a wrong
 choice shows up as mismatched keys: flip --dropout/--no-dropout.
 
+Field of view: the model file records the horizontal field of view of the
+thermal frames the checkpoint was trained on (--thermal-hfov), so inference can
+reproduce their angular scale on other cameras. Without it, 45 deg is recorded:
+the FLIR ADAS thermal camera (Tau2, 13 mm), which most reference thermal models
+were trained on.
+
 Example:
   thermal-synth import-reference --checkpoint latest_net_G.pth --out flir_p2p.safetensors \\
       --arch unet_256 --ngf 64 --norm batch --input-nc 3 --output-nc 1
@@ -101,6 +107,14 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--output-bits", type=int, choices=(8, 16), default=8, help="thermal output bit depth (mono8/mono16)"
     )
+    p.add_argument(
+        "--thermal-hfov",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="horizontal field of view in degrees (0-180) of the full thermal frames the checkpoint was trained "
+        "on (default: 45, the FLIR ADAS thermal camera)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         input_size=args.input_size,
         output_size=args.output_size,
         output_bits=args.output_bits,
+        thermal_hfov=args.thermal_hfov,
     )
     w, h = spec.input_size
     summary(

@@ -26,6 +26,16 @@ Re-running skips finished pairs; an interrupted run resumes. Writes are atomic.
 Formats: flir-v1 (FLIR_ADAS_1_3), flir-v2 (FLIR ADAS v2; only the video test set
 has pairs), kaist, llvip, pairs (<split>/rgb + <split>/thermal).
 
+Thermal field of view: manifest.json records the thermal camera's horizontal
+field of view (HFOV) over its full frame and the width of the thermal frames
+written; training puts it into the model file so inference reproduces the
+angular scale (degrees per pixel) on any camera. Presets: flir-v1 and flir-v2
+45 deg (FLIR Tau2, 13 mm), kaist 47.75 deg (FLIR A35; from the paper's 39 deg
+vertical FOV), llvip 8.3 deg (an estimate from the camera's 75 mm lens; prepare
+warns). Synthetic data from synth-data records its own. pairs (your own data)
+has no preset: pass --thermal-hfov, or 45 deg is assumed with a warning.
+--thermal-hfov overrides any preset.
+
 Example:
   thermal-synth prepare --root FLIR_ADAS_1_3 --format flir-v1 --out data/flir --alignment auto
 """
@@ -77,6 +87,15 @@ def register(sub: Any) -> None:
         help="frame pairs sampled when --alignment auto has to estimate the alignment",
     )
     p.add_argument("--seed", type=int, default=0, help="seed for the estimation frame sample")
+    p.add_argument(
+        "--thermal-hfov",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="horizontal field of view of the thermal camera over its full frame, in degrees (0-180), recorded "
+        "in manifest.json and the trained model; overrides the format's preset (default: the preset; pairs: "
+        "45, with a warning)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             estimate_frames=args.estimate_frames,
             seed=args.seed,
+            thermal_hfov=args.thermal_hfov,
         )
     )
     summary(result.summary())

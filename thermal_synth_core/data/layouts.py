@@ -20,11 +20,17 @@ Layouts (``--format``):
 
 An unknown format is an error listing the valid ones; a missing folder is an
 error naming the folder the layout expected.
+
+Each public dataset's layout also knows its thermal camera's horizontal field of
+view (:class:`ThermalCameraPreset`), which ``prepare`` records in the manifest so
+that a model keeps the angular scale (degrees per pixel) it was trained at. The
+``pairs`` layout has none: ``prepare --thermal-hfov`` sets it (45 deg assumed).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -34,10 +40,15 @@ from thermal_synth_core.align.transform import Alignment
 from thermal_synth_core.errors import DataError
 
 __all__ = [
+    "DEFAULT_THERMAL_HFOV_DEG",
+    "FLIR_ADAS_CAMERA",
     "FORMATS",
+    "KAIST_CAMERA",
     "LAYOUTS",
+    "LLVIP_CAMERA",
     "DatasetLayout",
     "FrameRecord",
+    "ThermalCameraPreset",
     "get_layout",
     "scan_dataset",
 ]
@@ -73,6 +84,50 @@ class FrameRecord:
 
 
 @dataclass(frozen=True)
+class ThermalCameraPreset:
+    """The thermal camera a dataset was recorded with: horizontal field of view of its full frames."""
+
+    hfov_deg: float
+    #: Which camera, and where the number comes from (recorded in the manifest and the model file).
+    camera: str
+    #: True when no source states the field of view and ``hfov_deg`` is an estimate (prepare warns).
+    estimated: bool = False
+
+
+#: FLIR ADAS v1 and v2: FLIR Tau2 640x512 with a 13 mm lens; the datasets' documentation states a
+#: 45 deg horizontal (37 deg vertical) field of view.
+FLIR_ADAS_CAMERA = ThermalCameraPreset(45.0, "FLIR ADAS thermal camera: FLIR Tau2 640x512, 13 mm lens, 45 deg HFOV")
+
+#: KAIST multispectral pedestrian (Hwang et al., CVPR 2015, sec. 2.1): a FLIR A35 (320x256) behind a beam
+#: splitter; the paper states a 39 deg *vertical* field of view for the thermal camera and for the released
+#: 640x512 co-registered frames (same focal length and principal point for both cameras). No horizontal
+#: value is stated; with a pinhole model and square pixels it is 2 * atan(640/512 * tan(39/2 deg)) = 47.75 deg.
+KAIST_CAMERA = ThermalCameraPreset(
+    round(math.degrees(2.0 * math.atan(640.0 / 512.0 * math.tan(math.radians(39.0 / 2.0)))), 2),
+    "KAIST thermal camera: FLIR A35; 39 deg vertical FOV of the 640x512 frames (Hwang et al. 2015), "
+    "HFOV derived for square pixels",
+)
+
+#: LLVIP (Jia et al., 2021). Known: the camera model, a HIKVISION DS-2TD8166BJZFY-75H2F/V2 binocular
+#: platform, and (maintainers, bupt-ai-cz/LLVIP issue 15) that its infrared view is the narrower one, so
+#: the registered frames show the whole thermal view. Stated nowhere found: the field of view. Assumed:
+#: Hikvision names these cameras by thermal focal length (DS-2TD8166-100C2F: 100 mm, -150ZE2F: 150 mm),
+#: so "-75": a 75 mm lens, on the DS-2TD8166 series' 640x512 sensor with 17 um pixels:
+#: 2 * atan(640 * 17 um / 2 / 75 mm) = 8.3 deg (telephoto: the scenes are watched from far away).
+#: An estimate: prepare warns, and --thermal-hfov overrides it.
+LLVIP_CAMERA = ThermalCameraPreset(
+    8.3,
+    "LLVIP thermal camera: HIKVISION DS-2TD8166BJZFY-75H2F/V2; HFOV estimated from its 75 mm lens "
+    "and 640x512 17 um sensor (not stated by the dataset)",
+    estimated=True,
+)
+
+#: What ``prepare`` records for data whose thermal camera it does not know (``pairs`` without
+#: ``--thermal-hfov``): the FLIR ADAS camera's field of view, which every earlier model assumed.
+DEFAULT_THERMAL_HFOV_DEG = 45.0
+
+
+@dataclass(frozen=True)
 class DatasetLayout:
     """How one dataset format is laid out on disk."""
 
@@ -83,6 +138,8 @@ class DatasetLayout:
     coregistered: bool
     #: An alignment the dataset ships with, if any (e.g. ``alignment.yaml`` of the pairs layout).
     shipped_alignment: Callable[[Path], Alignment | None] = lambda root: None
+    #: The dataset's thermal camera (None: unknown, as for the generic ``pairs`` layout).
+    thermal_camera: ThermalCameraPreset | None = None
 
 
 def _check_root(root: Path) -> Path:
@@ -278,10 +335,28 @@ def _pairs_alignment(root: Path) -> Alignment | None:
 LAYOUTS: dict[str, DatasetLayout] = {
     layout.name: layout
     for layout in (
-        DatasetLayout("flir-v1", "FLIR ADAS v1 (FLIR_ADAS_1_3)", _scan_flir_v1, coregistered=False),
-        DatasetLayout("flir-v2", "FLIR ADAS v2", _scan_flir_v2, coregistered=False),
-        DatasetLayout("kaist", "KAIST multispectral pedestrian (co-registered)", _scan_kaist, coregistered=True),
-        DatasetLayout("llvip", "LLVIP (aligned visible/infrared)", _scan_llvip, coregistered=True),
+        DatasetLayout(
+            "flir-v1",
+            "FLIR ADAS v1 (FLIR_ADAS_1_3)",
+            _scan_flir_v1,
+            coregistered=False,
+            thermal_camera=FLIR_ADAS_CAMERA,
+        ),
+        DatasetLayout("flir-v2", "FLIR ADAS v2", _scan_flir_v2, coregistered=False, thermal_camera=FLIR_ADAS_CAMERA),
+        DatasetLayout(
+            "kaist",
+            "KAIST multispectral pedestrian (co-registered)",
+            _scan_kaist,
+            coregistered=True,
+            thermal_camera=KAIST_CAMERA,
+        ),
+        DatasetLayout(
+            "llvip",
+            "LLVIP (aligned visible/infrared)",
+            _scan_llvip,
+            coregistered=True,
+            thermal_camera=LLVIP_CAMERA,
+        ),
         DatasetLayout(
             "pairs",
             "generic <split>/{rgb,thermal}/ pairs (and prepare's output)",

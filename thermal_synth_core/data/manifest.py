@@ -2,8 +2,9 @@
 
 The manifest is the contract between ``prepare`` and everything downstream
 (training datasets, model metadata, evaluation). It records the source format,
-the RGB -> thermal alignment used, the output size and thermal bit depth, every
-pair written (paths relative to the dataset root), single-camera frames written
+the RGB -> thermal alignment used, the output size and thermal bit depth, the
+thermal camera's horizontal field of view (``thermal_camera``; absent in manifests
+written before it was recorded), every pair written (paths relative to the dataset root), single-camera frames written
 for unpaired training, and every skipped frame with its reason.
 
 Reading validates the schema, types and paths: a path that is absolute or leaves
@@ -14,6 +15,7 @@ files elsewhere on the machine.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -29,6 +31,8 @@ __all__ = [
     "Manifest",
     "PairEntry",
     "SingleEntry",
+    "ThermalCamera",
+    "check_hfov",
     "read_manifest",
 ]
 
@@ -37,6 +41,46 @@ SCHEMA = "thermal-synth.prepare-manifest"
 SCHEMA_VERSION = 1
 
 Size = tuple[int, int]
+
+
+def check_hfov(value: Any, what: str) -> float:
+    """``value`` as a horizontal field of view in degrees; a DataError naming ``what`` unless 0 < value < 180."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise DataError(f"{what} must be a number of degrees between 0 and 180, got {value!r}")
+    if not 0.0 < float(value) < 180.0:
+        raise DataError(
+            f"{what} must be between 0 and 180 degrees (exclusive), got {value:g}: "
+            "the thermal camera's horizontal field of view over its full frame, e.g. 45 for the FLIR ADAS camera"
+        )
+    return float(value)
+
+
+@dataclass(frozen=True)
+class ThermalCamera:
+    """The prepared thermal frames' field of view: horizontal FOV of the full frame and the frames' width.
+
+    ``hfov_deg / width`` is the angular scale (degrees per pixel) a model trained on them learns.
+    """
+
+    hfov_deg: float
+    width: int  # pixels, of the thermal frames as prepare wrote them
+    source: str = ""  # where the field of view comes from (a dataset preset, --thermal-hfov, a default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest's ``thermal_camera`` entry."""
+        return {"hfov_deg": self.hfov_deg, "width": self.width, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> ThermalCamera:
+        """Parse a manifest's ``thermal_camera`` entry (DataError when malformed)."""
+        w = f"{where} thermal_camera"
+        if not isinstance(data, Mapping):
+            raise DataError(f"{w}: expected an object with hfov_deg, width and source")
+        hfov = check_hfov(data.get("hfov_deg"), f"{w}: 'hfov_deg'")
+        width = data.get("width")
+        if not isinstance(width, int) or isinstance(width, bool) or width <= 0:
+            raise DataError(f"{w}: 'width' must be a positive integer (pixels), got {width!r}")
+        return cls(hfov, width, str(data.get("source", "")))
 
 
 @dataclass(frozen=True)
@@ -77,6 +121,8 @@ class Manifest:
     skipped: tuple[Mapping[str, str], ...] = ()
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: The thermal camera's field of view (None: a manifest written before it was recorded).
+    thermal_camera: ThermalCamera | None = None
 
     @property
     def splits(self) -> list[str]:
@@ -100,13 +146,14 @@ class Manifest:
         return out
 
     def model_metadata(self) -> dict[str, Any]:
-        """What a model trained on this data must carry: alignment, size, bit depth, source format."""
+        """What a model trained on this data must carry: alignment, size, bit depth, source format, field of view."""
         return {
             "alignment": self.alignment.to_dict(),
             "thermal_bits": self.thermal_bits,
             "size": list(self.size),
             "dataset_format": self.format,
             "thermal_normalisation": self.raw.get("thermal_normalisation", ""),
+            "thermal_camera": None if self.thermal_camera is None else self.thermal_camera.to_dict(),
         }
 
 
@@ -223,6 +270,7 @@ def read_manifest(root: str | Path, check_files: bool = True) -> Manifest:
         {str(k): str(v) for k, v in item.items()} for item in (data.get("skipped") or []) if isinstance(item, Mapping)
     )
     counts = data.get("counts") or {}
+    camera = data.get("thermal_camera")
     return Manifest(
         root=root,
         format=str(_need(data, "format", str, where)),
@@ -236,4 +284,5 @@ def read_manifest(root: str | Path, check_files: bool = True) -> Manifest:
         skipped=skipped,
         counts=counts if isinstance(counts, Mapping) else {},
         raw=data,
+        thermal_camera=None if camera is None else ThermalCamera.from_dict(camera, where),
     )

@@ -11,6 +11,12 @@ mask:
     OUT/manifest.json              what was written, what was skipped and why
     OUT/alignment.yaml             the alignment used
 
+The manifest also records the thermal camera's horizontal field of view over the
+full frame and the width of the thermal frames written (``thermal_camera``), so a
+model trained on them knows its angular scale: ``--thermal-hfov``, else what the
+data says of itself (synthetic data, a re-prepared ``prepare`` output), else the
+dataset's preset (:mod:`~thermal_synth_core.data.layouts`), else 45 deg with a warning.
+
 Thermal normalisation: with ``thermal_bits=8`` the output is
 :func:`thermal_synth_core.agc.agc_to_uint8` of the dataset's thermal image (its
 8-bit frame when it has one: it carries the camera's local contrast
@@ -46,8 +52,8 @@ import numpy.typing as npt
 from thermal_synth_core.agc import AGC_HIGH_PERCENTILE, AGC_LOW_PERCENTILE, agc_to_uint8
 from thermal_synth_core.align.transform import Alignment
 from thermal_synth_core.data.imageio import read_mask, read_rgb, read_thermal, write_image
-from thermal_synth_core.data.layouts import FrameRecord, get_layout, scan_dataset
-from thermal_synth_core.data.manifest import MANIFEST_NAME, SCHEMA, SCHEMA_VERSION
+from thermal_synth_core.data.layouts import DEFAULT_THERMAL_HFOV_DEG, FrameRecord, get_layout, scan_dataset
+from thermal_synth_core.data.manifest import MANIFEST_NAME, SCHEMA, SCHEMA_VERSION, ThermalCamera, check_hfov
 from thermal_synth_core.errors import AlignmentError, DataError
 from thermal_synth_core.fileio import atomic_write_json
 from thermal_synth_core.ui import progress
@@ -59,6 +65,7 @@ __all__ = [
     "PrepareResult",
     "prepare_dataset",
     "resolve_alignment",
+    "resolve_thermal_camera",
     "warp_rgb_antialiased",
 ]
 
@@ -68,6 +75,8 @@ Size = tuple[int, int]
 
 ALIGNMENT_NAME = "alignment.yaml"
 SETTINGS_NAME = ".prepare-settings.json"
+#: What ``thermal-synth synth-data`` writes beside synthetic data (``data.synth.INFO_FILE``).
+SYNTH_INFO_NAME = "synth_info.json"
 
 #: Why a frame was not written, by reason code (the manifest uses the codes).
 REASONS: dict[str, str] = {
@@ -99,6 +108,8 @@ class PrepareOptions:
     overwrite: bool = False
     estimate_frames: int = 60
     seed: int = 0
+    #: The thermal camera's horizontal field of view (degrees, full frame); None: the dataset's preset.
+    thermal_hfov: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,7 @@ class PrepareResult:
     already_done: int
     by_split: dict[str, int] = field(default_factory=dict)
     by_reason: dict[str, int] = field(default_factory=dict)
+    thermal_camera: ThermalCamera | None = None
 
     def summary(self) -> str:
         """One line for the end of the command."""
@@ -319,6 +331,61 @@ def resolve_alignment(
     return result.alignment, "auto: estimated from the data"
 
 
+def _described_hfov(path: Path, entry: str) -> tuple[float, str] | None:
+    """The field of view a JSON file beside the data records under ``entry`` (None if none or malformed)."""
+    data = _load_json(path)
+    camera = data.get(entry) if data is not None else None
+    if not isinstance(camera, dict):
+        return None
+    try:
+        return check_hfov(camera.get("hfov_deg"), f"{path} {entry}"), str(camera.get("source", ""))
+    except DataError as exc:
+        log.warning("ignoring the thermal field of view in %s: %s", path, exc)
+        return None
+
+
+def resolve_thermal_camera(opts: PrepareOptions, width: int) -> tuple[ThermalCamera, str | None]:
+    """The thermal camera to record for frames ``width`` pixels wide, and a warning when it is a guess.
+
+    In order: ``--thermal-hfov``; the data's own record (``synth_info.json`` of synthetic
+    data; ``manifest.json`` of a ``prepare`` output re-prepared as ``pairs``); the
+    dataset's preset; 45 deg (the FLIR ADAS camera) for data of unknown origin.
+    """
+    flag = "--thermal-hfov DEG (the thermal camera's horizontal field of view over its full frame)"
+    if opts.thermal_hfov is not None:
+        return ThermalCamera(check_hfov(opts.thermal_hfov, "--thermal-hfov"), width, "--thermal-hfov"), None
+    root = Path(opts.root)
+    synth = _load_json(root / SYNTH_INFO_NAME)
+    if synth is not None and str(synth.get("generator", "")).startswith("thermal-synth synth-data"):
+        found = _described_hfov(root / SYNTH_INFO_NAME, "thermal_camera")
+        if found is not None:
+            return ThermalCamera(found[0], width, found[1] or "synthetic rig (thermal-synth synth-data)"), None
+    layout = get_layout(opts.fmt)
+    if opts.fmt == "pairs":
+        manifest = _load_json(root / MANIFEST_NAME)
+        if manifest is not None and manifest.get("schema") == SCHEMA:
+            found = _described_hfov(root / MANIFEST_NAME, "thermal_camera")
+            if found is not None:
+                return ThermalCamera(found[0], width, found[1] or str(root / MANIFEST_NAME)), None
+    preset = layout.thermal_camera
+    if preset is not None:
+        camera = ThermalCamera(preset.hfov_deg, width, f"{layout.name} preset: {preset.camera}")
+        if preset.estimated:
+            return camera, (
+                f"{layout.name}: the thermal camera's field of view is an estimate ({preset.hfov_deg:g} deg HFOV: "
+                f"{preset.camera}); if you know it, pass {flag}"
+            )
+        return camera, None
+    return ThermalCamera(
+        DEFAULT_THERMAL_HFOV_DEG,
+        width,
+        f"default: {DEFAULT_THERMAL_HFOV_DEG:g} deg assumed (the FLIR ADAS camera); set with --thermal-hfov",
+    ), (
+        f"{layout.name}: the thermal camera's field of view is unknown; the model will assume "
+        f"{DEFAULT_THERMAL_HFOV_DEG:g} deg horizontal (the FLIR ADAS camera). Pass {flag} to record the real one"
+    )
+
+
 def _settings(opts: PrepareOptions, alignment: Alignment, size: Size) -> dict[str, Any]:
     return {
         "format": opts.fmt,
@@ -437,6 +504,8 @@ def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> 
     get_layout(opts.fmt)  # an unknown format fails before anything else
     if opts.thermal_bits not in (8, 16):
         raise DataError(f"--thermal-bits must be 8 or 16, got {opts.thermal_bits}")
+    if opts.thermal_hfov is not None:
+        check_hfov(opts.thermal_hfov, "--thermal-hfov")
     root, out = Path(opts.root), Path(opts.out)
     opts = replace(opts, root=root, out=out)
     if out.resolve() == root.resolve():
@@ -467,6 +536,9 @@ def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> 
         )
     atomic_write_json(out / SETTINGS_NAME, {"settings": settings, "alignment_source": alignment_source})
     alignment.save(out / ALIGNMENT_NAME)
+    thermal_camera, warning = resolve_thermal_camera(opts, int(size[0]))
+    if warning:
+        log.warning("%s", warning)
 
     old_manifest = _load_json(out / MANIFEST_NAME) or {}
     skip_cache = {
@@ -488,6 +560,7 @@ def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> 
         size=size,
         records=records,
         outcomes=outcomes,
+        thermal_camera=thermal_camera,
     )
 
 
@@ -500,6 +573,7 @@ def _write_manifest(
     size: Size,
     records: list[FrameRecord],
     outcomes: list[dict[str, Any]],
+    thermal_camera: ThermalCamera,
 ) -> PrepareResult:
     masks = {(r.split, _safe_id(r.frame_id)) for r in records if r.mask is not None}
     pairs: list[dict[str, Any]] = []
@@ -553,6 +627,7 @@ def _write_manifest(
             else "raw 16-bit as recorded (normalise with thermal_synth_core.agc.agc_normalize)"
         ),
         "size": list(size),
+        "thermal_camera": thermal_camera.to_dict(),
         "has_masks": bool(pairs) and all("mask" in p for p in pairs),
         "counts": {split: dict(c) for split, c in sorted(counts.items())},
         "skipped_by_reason": dict(sorted(by_reason.items())),
@@ -574,4 +649,5 @@ def _write_manifest(
         already_done=len(pairs) + len(unpaired) - new_written,
         by_split={split: c["pairs"] for split, c in counts.items() if c["pairs"]},
         by_reason=dict(by_reason),
+        thermal_camera=thermal_camera,
     )

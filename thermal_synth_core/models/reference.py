@@ -21,16 +21,34 @@ import torch
 from torch import nn
 
 from thermal_synth_core.errors import ArchitectureError, ModelFileError
-from thermal_synth_core.modelfile import RUN_MODES, ModelSpec, apply_run_mode, save_model
+from thermal_synth_core.modelfile import (
+    LEGACY_FOV_DEG,
+    RUN_MODES,
+    ModelSpec,
+    ThermalFov,
+    apply_run_mode,
+    save_model,
+)
 from thermal_synth_core.models.registry import build_generator, generator_info
 
-__all__ = ["NOMINAL_SIZES", "adapt_state_dict", "import_reference", "load_reference_checkpoint"]
+__all__ = [
+    "DEFAULT_FOV_SOURCE",
+    "NOMINAL_SIZES",
+    "adapt_state_dict",
+    "import_reference",
+    "load_reference_checkpoint",
+]
 
 log = logging.getLogger(__name__)
 
 #: The square size each architecture was designed and usually trained at.
 NOMINAL_SIZES: Final = {"unet_128": 128, "unet_256": 256, "unet_512": 512}
 _DEFAULT_NOMINAL: Final = 256
+#: Where an imported model's field of view comes from without ``--thermal-hfov``: reference pix2pix/CycleGAN
+#: thermal models are almost always trained on FLIR ADAS.
+DEFAULT_FOV_SOURCE: Final = (
+    f"default of import-reference: the FLIR ADAS thermal camera (Tau2 13 mm, {LEGACY_FOV_DEG:g} deg HFOV) assumed"
+)
 
 
 def load_reference_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
@@ -120,10 +138,22 @@ def import_reference(
     output_size: tuple[int, int] | None = None,
     output_bits: int = 8,
     provenance: Mapping[str, Any] | None = None,
+    thermal_hfov: float | None = None,
 ) -> ModelSpec:
-    """Convert a reference checkpoint into a thermal-synth model file at ``out``; returns its spec."""
+    """Convert a reference checkpoint into a thermal-synth model file at ``out``; returns its spec.
+
+    ``thermal_hfov``: horizontal field of view (degrees) of the full thermal frames the checkpoint was
+    trained on; None: the FLIR ADAS camera's 45 deg, recorded as an assumption.
+    """
     if mode not in RUN_MODES:
         raise ModelFileError(f"unknown mode {mode!r}; valid: {', '.join(RUN_MODES)}")
+    if thermal_hfov is not None and (
+        not isinstance(thermal_hfov, int | float) or not 0.0 < float(thermal_hfov) < 180.0  # also refuses NaN
+    ):
+        raise ModelFileError(
+            f"--thermal-hfov must be between 0 and 180 degrees (exclusive), got {thermal_hfov!r}: the horizontal "
+            "field of view of the thermal camera the checkpoint was trained for (45 for FLIR ADAS)"
+        )
     try:
         info = generator_info(arch)
         dropout = info.default_dropout if use_dropout is None else use_dropout
@@ -135,6 +165,13 @@ def import_reference(
     apply_run_mode(net, mode)
     side = NOMINAL_SIZES.get(arch, _DEFAULT_NOMINAL)
     in_size = input_size or (side, side)
+    out_size = output_size or in_size
+    # The field of view spans the whole thermal frame the model produces (whatever size it runs at).
+    fov = (
+        ThermalFov(LEGACY_FOV_DEG, out_size[0], DEFAULT_FOV_SOURCE)
+        if thermal_hfov is None
+        else ThermalFov(float(thermal_hfov), out_size[0], "--thermal-hfov")
+    )
     spec = ModelSpec(
         arch=arch,
         arch_kwargs={"ngf": ngf, "norm": norm, "use_dropout": dropout},
@@ -142,8 +179,9 @@ def import_reference(
         output_nc=output_nc,
         output_bits=output_bits,
         input_size=in_size,
-        output_size=output_size or in_size,
+        output_size=out_size,
         run_mode=mode,
+        thermal_fov=fov,
         provenance={
             "trained_by": "pytorch-CycleGAN-and-pix2pix (imported)",
             "source_checkpoint": Path(checkpoint).name,

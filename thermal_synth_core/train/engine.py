@@ -32,7 +32,7 @@ from thermal_synth_core.data.datasets import PairedDataset, UnpairedDataset
 from thermal_synth_core.data.manifest import Manifest, read_manifest
 from thermal_synth_core.errors import DataError, TrainingError
 from thermal_synth_core.fileio import atomic_write_text, remove_partials
-from thermal_synth_core.modelfile import ModelSpec, save_model
+from thermal_synth_core.modelfile import ModelSpec, ThermalFov, save_model
 from thermal_synth_core.train import distributed
 from thermal_synth_core.train.allocator import keep_freed_memory
 from thermal_synth_core.train.checkpoint import (
@@ -130,6 +130,11 @@ def _check_resume_compatible(saved: dict[str, Any], cfg: TrainConfig, path: Path
             )
 
 
+def _thermal_fov(manifest: Manifest) -> ThermalFov | None:
+    camera = manifest.thermal_camera
+    return None if camera is None else ThermalFov(camera.hfov_deg, camera.width, camera.source)
+
+
 def _model_spec(cfg: TrainConfig, manifest: Manifest, step: int, val: dict[str, float]) -> ModelSpec:
     m = cfg.model
     arch_kwargs: dict[str, Any] = {"ngf": m.ngf, "norm": m.norm, "use_dropout": m.dropout, **m.generator_kwargs}
@@ -143,6 +148,9 @@ def _model_spec(cfg: TrainConfig, manifest: Manifest, step: int, val: dict[str, 
         input_size=manifest.size,
         output_size=manifest.alignment.thermal_size,
         alignment=manifest.alignment,
+        # The angular scale the network learns: the prepared thermal frames' field of view (None: the manifest
+        # predates it; the model file then falls back to the FLIR ADAS camera's 45 deg).
+        thermal_fov=_thermal_fov(manifest),
         provenance={
             "trained_by": "thermal-synth training (python -m training.train)",
             "mode": cfg.mode,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from thermal_synth_core.align import Alignment
-from thermal_synth_core.data.manifest import SCHEMA, read_manifest
+from thermal_synth_core.data.manifest import SCHEMA, ThermalCamera, read_manifest
 from thermal_synth_core.errors import DataError
 
 
@@ -36,6 +36,15 @@ def test_valid_manifest(tmp_path: Path) -> None:
     m = read_manifest(_write(tmp_path))
     assert m.splits == ["train"] and m.pairs[0].rgb == tmp_path / "train" / "a.png"
     assert m.model_metadata()["thermal_bits"] == 8
+    assert m.thermal_camera is None  # written before the field of view was recorded
+
+
+def test_thermal_camera_round_trips(tmp_path: Path) -> None:
+    camera = ThermalCamera(47.75, 64, "kaist preset: FLIR A35")
+    m = read_manifest(_write(tmp_path, thermal_camera=camera.to_dict()))
+    assert m.thermal_camera == camera
+    assert ThermalCamera.from_dict(json.loads(json.dumps(camera.to_dict())), "x") == camera
+    assert read_manifest(_write(tmp_path, thermal_camera=None)).thermal_camera is None
 
 
 @pytest.mark.parametrize(
@@ -59,6 +68,11 @@ def test_valid_manifest(tmp_path: Path) -> None:
         ({"alignment": {"matrix": [[1, 0], [0, 1]], "rgb_size": [1, 1], "thermal_size": [1, 1]}}, "3x3"),
         ({"pairs": "nope"}, "'pairs' must be list"),
         ({"unpaired": [{"split": "train", "id": "u", "kind": "depth", "path": "train/a.png"}]}, "'rgb' or 'thermal'"),
+        ({"thermal_camera": {"hfov_deg": 0, "width": 64}}, r"'hfov_deg' must be between 0 and 180"),
+        ({"thermal_camera": {"hfov_deg": 190.0, "width": 64}}, r"'hfov_deg' must be between 0 and 180"),
+        ({"thermal_camera": {"hfov_deg": "45", "width": 64}}, r"'hfov_deg' must be a number of degrees"),
+        ({"thermal_camera": {"hfov_deg": 45.0, "width": 0}}, r"'width' must be a positive integer"),
+        ({"thermal_camera": 45}, "thermal_camera: expected an object"),
     ],
 )
 def test_invalid_manifests(tmp_path: Path, changes: dict[str, Any], match: str) -> None:

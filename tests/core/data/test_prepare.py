@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import shutil
 import signal
@@ -18,8 +20,9 @@ import pytest
 from thermal_synth_core.align import Alignment
 from thermal_synth_core.cli import main
 from thermal_synth_core.data.imageio import read_rgb, read_thermal
-from thermal_synth_core.data.manifest import read_manifest
-from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
+from thermal_synth_core.data.layouts import FLIR_ADAS_CAMERA, KAIST_CAMERA, LLVIP_CAMERA
+from thermal_synth_core.data.manifest import ThermalCamera, read_manifest
+from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset, resolve_thermal_camera
 from thermal_synth_core.errors import AlignmentError, DataError
 
 
@@ -128,6 +131,7 @@ def test_corrupt_jpeg_is_skipped_with_reason(
     shutil.copytree(synth_v1, root)
     victim = next(p for p in sorted((root / "train" / "RGB").glob("*.jpg")))
     victim.write_bytes(victim.read_bytes()[:5000])
+    (root / "synth_info.json").unlink()  # as a real FLIR ADAS download: the flir-v1 preset applies
     out = tmp_path / "out"
     argv = ["prepare", "--root", str(root), "--format", "flir-v1", "--out", str(out), "--alignment", _truth(root)]
     assert main([*argv, "--workers", "1"]) == 0
@@ -137,6 +141,7 @@ def test_corrupt_jpeg_is_skipped_with_reason(
     assert skipped[victim.stem]["reason"] == "unreadable_rgb"
     assert "truncated JPEG" in skipped[victim.stem]["detail"] and str(victim) in skipped[victim.stem]["detail"]
     assert victim.stem not in {p.frame_id for p in manifest.pairs}
+    assert manifest.thermal_camera == ThermalCamera(45.0, 640, f"flir-v1 preset: {FLIR_ADAS_CAMERA.camera}")
 
 
 def test_sixteen_bit_size_and_settings_guard(synth_v1: Path, tmp_path: Path) -> None:
@@ -147,6 +152,12 @@ def test_sixteen_bit_size_and_settings_guard(synth_v1: Path, tmp_path: Path) -> 
     result = prepare_dataset(opts)
     manifest = read_manifest(out)
     assert manifest.thermal_bits == 16 and manifest.size == (320, 256)
+    # The field of view is the full frame's; the width is that of the thermal frames written (resized).
+    assert manifest.thermal_camera is not None and manifest.thermal_camera.width == 320
+    assert (
+        manifest.thermal_camera.hfov_deg
+        == json.loads((synth_v1 / "synth_info.json").read_text())["thermal_camera"]["hfov_deg"]
+    )
     thermal = read_thermal(manifest.pairs[0].thermal)
     assert thermal.dtype == np.uint16 and thermal.shape == (256, 320) and thermal.max() > 5000
     assert read_rgb(manifest.pairs[0].rgb).shape == (256, 320, 3)
@@ -205,3 +216,92 @@ def test_coregistered_layout_needs_no_alignment(synth_pairs: Path, tmp_path: Pat
 def test_out_must_not_be_the_source(synth_pairs: Path) -> None:
     with pytest.raises(DataError, match="--out must differ from --root"):
         prepare_dataset(PrepareOptions(root=synth_pairs, fmt="pairs", out=synth_pairs))
+
+
+def test_thermal_camera_of_synthetic_data(prepared_v1: Path, synth_v1: Path) -> None:
+    """Synthetic data records the field of view its thermal frames really have (not the FLIR preset)."""
+    recorded = json.loads((synth_v1 / "synth_info.json").read_text())["thermal_camera"]
+    manifest = read_manifest(prepared_v1)
+    assert manifest.thermal_camera == ThermalCamera(recorded["hfov_deg"], 640, recorded["source"])
+    assert manifest.thermal_camera.hfov_deg == pytest.approx(44.6, abs=0.05)
+    raw = json.loads((prepared_v1 / "manifest.json").read_text())
+    assert raw["thermal_camera"] == {"hfov_deg": recorded["hfov_deg"], "width": 640, "source": recorded["source"]}
+    assert list(raw)[list(raw).index("size") + 1] == "thermal_camera"  # the only key added
+    assert manifest.model_metadata()["thermal_camera"] == raw["thermal_camera"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "hfov", "camera", "warns"),
+    [
+        ("flir-v1", 45.0, FLIR_ADAS_CAMERA.camera, False),
+        ("flir-v2", 45.0, FLIR_ADAS_CAMERA.camera, False),
+        ("kaist", 47.75, KAIST_CAMERA.camera, False),
+        ("llvip", 8.3, LLVIP_CAMERA.camera, True),
+    ],
+)
+def test_dataset_presets(fmt: str, hfov: float, camera: str, warns: bool, tmp_path: Path) -> None:
+    got, warning = resolve_thermal_camera(PrepareOptions(root=tmp_path, fmt=fmt, out=tmp_path / "o"), 320)
+    assert got == ThermalCamera(hfov, 320, f"{fmt} preset: {camera}")
+    assert (warning is not None) == warns
+    if warning:
+        assert "estimate" in warning and "--thermal-hfov" in warning
+    # KAIST: 39 deg vertical over 512 rows (Hwang et al. 2015) -> the same focal length over 640 columns.
+    assert KAIST_CAMERA.hfov_deg == pytest.approx(
+        math.degrees(2 * math.atan(320 / (256 / math.tan(math.radians(19.5))))), abs=0.01
+    )
+    override = PrepareOptions(root=tmp_path, fmt=fmt, out=tmp_path / "o", thermal_hfov=24.0)
+    assert resolve_thermal_camera(override, 640) == (ThermalCamera(24.0, 640, "--thermal-hfov"), None)
+
+
+def test_thermal_hfov_option_and_pairs_default(
+    synth_pairs: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def warnings() -> str:
+        return " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+    # Own data (no synth_info.json): 45 deg assumed, with a warning saying how to set it.
+    own = tmp_path / "own"
+    shutil.copytree(synth_pairs, own, ignore=shutil.ignore_patterns("synth_info.json"))
+    with caplog.at_level(logging.WARNING, logger="thermal_synth_core"):
+        prepare_dataset(PrepareOptions(root=own, fmt="pairs", out=tmp_path / "p", workers=1))
+    assert "the model will assume 45 deg" in warnings() and "--thermal-hfov DEG" in warnings()
+    camera = read_manifest(tmp_path / "p").thermal_camera
+    assert camera is not None and (camera.hfov_deg, camera.width) == (45.0, 320)
+    assert camera.source.startswith("default: 45 deg assumed")
+
+    # --thermal-hfov: recorded as given, no warning.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="thermal_synth_core"):
+        prepare_dataset(PrepareOptions(root=own, fmt="pairs", out=tmp_path / "flag", workers=1, thermal_hfov=30))
+    assert not warnings()
+    assert read_manifest(tmp_path / "flag").thermal_camera == ThermalCamera(30.0, 320, "--thermal-hfov")
+
+    # A prepare output prepared again (as pairs, at half size) keeps the field of view it recorded.
+    with caplog.at_level(logging.WARNING, logger="thermal_synth_core"):
+        prepare_dataset(
+            PrepareOptions(root=tmp_path / "flag", fmt="pairs", out=tmp_path / "again", size=(160, 128), workers=1)
+        )
+    assert not warnings()
+    assert read_manifest(tmp_path / "again").thermal_camera == ThermalCamera(30.0, 160, "--thermal-hfov")
+
+    # The same from the command line (which also overrides what synthetic data says of itself).
+    argv = ["prepare", "--root", str(synth_pairs), "--format", "pairs", "--workers", "1"]
+    assert main([*argv, "--out", str(tmp_path / "cli"), "--thermal-hfov", "30"]) == 0
+    assert read_manifest(tmp_path / "cli").thermal_camera == ThermalCamera(30.0, 320, "--thermal-hfov")
+
+
+@pytest.mark.parametrize("bad", ["0", "200", "-5", "nan"])
+def test_bad_thermal_hfov(bad: str, synth_pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(DataError, match=r"--thermal-hfov must be (between 0 and 180|a number of degrees)"):
+        prepare_dataset(PrepareOptions(root=synth_pairs, fmt="pairs", out=tmp_path / "o", thermal_hfov=float(bad)))
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+    argv = ["prepare", "--root", str(synth_pairs), "--format", "pairs", "--out", str(tmp_path / "o")]
+    assert main([*argv, f"--thermal-hfov={bad}"]) == 1
+    assert "--thermal-hfov must be" in capsys.readouterr().err
+
+
+def test_help_explains_thermal_hfov(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["prepare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--thermal-hfov DEG" in text and "horizontal field of view" in text and "45 deg" in text

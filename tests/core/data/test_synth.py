@@ -115,6 +115,7 @@ def test_bag_drive(storage: str, tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "at night" in capsys.readouterr().out
     info = json.loads((bag / "synth_info.json").read_text())
     assert [s["night"] for s in info["segments"]] == [False, True]
+    assert info["thermal_camera"]["hfov_deg"] == pytest.approx(44.6, abs=0.05)  # the FLIR v1 style rig
     assert Alignment.load(bag / "ground_truth_alignment.yaml").rgb_size == (1800, 1600)
     stamps: dict[str, list[int]] = {}
     shapes: dict[str, tuple[tuple[int, ...], str]] = {}
@@ -150,3 +151,30 @@ def test_cli_refuses_to_clobber(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main([*argv, "--force"]) == 0
     with pytest.raises(DataError, match="aspect ratio"):
         generate(tmp_path / "y", SynthOptions(layout="flir-v1", n=2, rgb_size=(1000, 1000)))
+
+
+@pytest.mark.parametrize("layout", ["flir-v1", "flir-v2"])
+def test_thermal_field_of_view_is_the_rigs(layout: str) -> None:
+    """synth_info's thermal_camera HFOV is the one the thermal frames have: a ray at HFOV/2 lands on the edge."""
+    from thermal_synth_core.align.transform import scale_matrix
+    from thermal_synth_core.data.synth.folders import (
+        THERMAL_SIZE,
+        V1_RGB_SIZE,
+        V2_RGB_SIZE,
+        flir_v1_alignment,
+        flir_v2_alignment,
+        rig_thermal_camera,
+    )
+    from thermal_synth_core.data.synth.world import FOCAL_RANGE, StreetCamera
+
+    ref, rig = (V1_RGB_SIZE, flir_v1_alignment()) if layout == "flir-v1" else (V2_RGB_SIZE, flir_v2_alignment())
+    size = (320, 256)
+    to_thermal = scale_matrix(THERMAL_SIZE, size) @ rig.as_array()
+    camera = rig_thermal_camera(ref[0], to_thermal, size[0])
+    assert camera["width"] == 320 and "synthetic rig" in camera["source"]
+    assert camera["hfov_deg"] == pytest.approx(44.6 if layout == "flir-v1" else 45.4, abs=0.05)
+    cam = StreetCamera(ref, horizon=ref[1] * 0.4, vp_x=ref[0] * 0.5, focal=ref[0] * sum(FOCAL_RANGE) / 2)
+    half = np.tan(np.radians(camera["hfov_deg"] / 2))
+    u = cam.project(np.array([-half * 20.0, 0.0, half * 20.0]), np.full(3, 1.0), np.full(3, 20.0))
+    pts = np.c_[u, np.ones(3)] @ to_thermal.T
+    assert pts[2, 0] - pts[0, 0] == pytest.approx(size[0], abs=0.1)  # the full frame's width, edge to edge

@@ -10,9 +10,9 @@ import torch
 from tests.core.models.reference_layout import reference_layout
 from thermal_synth_core.cli import main
 from thermal_synth_core.errors import ModelFileError
-from thermal_synth_core.modelfile import load_generator, read_spec
+from thermal_synth_core.modelfile import ThermalFov, load_generator, read_spec
 from thermal_synth_core.models import build_generator
-from thermal_synth_core.models.reference import import_reference
+from thermal_synth_core.models.reference import DEFAULT_FOV_SOURCE, import_reference
 
 
 def _reference_checkpoint(
@@ -132,3 +132,29 @@ def test_train_bn_mode_is_recorded_and_runs_with_batch_statistics(tmp_path: Path
     assert (spec.run_mode, spec.output_size, spec.output_encoding) == ("train-bn", (640, 512), "mono16")
     net, _ = load_generator(out)
     assert net.training  # batch statistics, as the original test script runs pix2pix
+
+
+def test_thermal_hfov_is_recorded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ckpt = tmp_path / "g.pth"
+    _reference_checkpoint(ckpt, "unet_128", ngf=4, norm="batch", dropout=True)
+    argv = ["import-reference", "--checkpoint", str(ckpt), "--arch", "unet_128", "--ngf", "4"]
+    out = str(tmp_path / "a.safetensors")
+    assert main([*argv, "--out", out, "--thermal-hfov", "24", "--output-size", "640x512"]) == 0
+    # The field of view spans the thermal frames the model hands out (640 wide), not the 128 it runs at.
+    assert read_spec(tmp_path / "a.safetensors").thermal_fov == ThermalFov(24.0, 640, "--thermal-hfov")
+    assert main([*argv, "--out", str(tmp_path / "b.safetensors")]) == 0
+    spec = read_spec(tmp_path / "b.safetensors")
+    assert spec.thermal_fov == ThermalFov(45.0, 128, DEFAULT_FOV_SOURCE)  # FLIR ADAS, stated as an assumption
+    assert "FLIR ADAS" in DEFAULT_FOV_SOURCE
+    with pytest.raises(SystemExit):
+        main(["import-reference", "--help"])
+    assert "--thermal-hfov DEG" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", [0.0, 200.0, -1.0, float("nan")])
+def test_bad_thermal_hfov_is_refused(bad: float, tmp_path: Path) -> None:
+    ckpt = tmp_path / "g.pth"
+    _reference_checkpoint(ckpt, "unet_128", ngf=4, norm="batch", dropout=True)
+    with pytest.raises(ModelFileError, match=r"--thermal-hfov must be between 0 and 180 degrees"):
+        import_reference(ckpt, tmp_path / "m.safetensors", arch="unet_128", ngf=4, thermal_hfov=bad)
+    assert not (tmp_path / "m.safetensors").exists()

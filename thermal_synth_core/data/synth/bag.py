@@ -42,6 +42,7 @@ from thermal_synth_core.data.synth.folders import (
     SynthOptions,
     SynthResult,
     flir_v1_alignment,
+    rig_thermal_camera,
 )
 from thermal_synth_core.data.synth.render import (
     RAW_AT_0C,
@@ -237,6 +238,7 @@ def write_bag(out: str | Path, options: SynthOptions) -> SynthResult:
                 "segments": [{"start_s": s.start, "end_s": s.end, "night": s.night} for s in segments],
                 "counts": counts,
                 "alignment": truth.to_dict(),
+                "thermal_camera": rig_thermal_camera(V1_RGB_SIZE[0], to_thermal, thermal_size[0]),
             },
         )
         bag_dir.replace(out)

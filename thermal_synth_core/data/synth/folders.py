@@ -5,9 +5,10 @@ is deterministic, parallel (``workers``) and restartable. Alongside the images
 every layout gets:
 
 * ``ground_truth_alignment.yaml``: the exact RGB -> thermal transform used;
-* ``synth_info.json``: options and one entry per frame (split, id, which images
-  exist, RGB size, whether that size is covered by the alignment, day/night),
-  so tests know exactly which frames ``prepare`` must pair;
+* ``synth_info.json``: options, the thermal view's field of view
+  (``thermal_camera``, which ``prepare`` records), and one entry per frame (split,
+  id, which images exist, RGB size, whether that size is covered by the
+  alignment, day/night), so tests know exactly which frames ``prepare`` must pair;
 * warm-object masks in the thermal frame (``masks/`` beside the thermal images,
   ``mask/`` in the pairs layout).
 
@@ -19,6 +20,7 @@ camera's own AGC, different every frame.
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -40,7 +42,7 @@ from thermal_synth_core.data.synth.render import (
     render_temperature,
     temperature_to_counts,
 )
-from thermal_synth_core.data.synth.world import random_layout
+from thermal_synth_core.data.synth.world import FOCAL_RANGE, random_layout
 from thermal_synth_core.errors import DataError
 from thermal_synth_core.fileio import atomic_write_json
 from thermal_synth_core.ui import progress
@@ -57,6 +59,7 @@ __all__ = [
     "flir_v1_alignment",
     "flir_v2_alignment",
     "generate_folders",
+    "rig_thermal_camera",
 ]
 
 Size = tuple[int, int]
@@ -94,6 +97,29 @@ def flir_v2_alignment() -> Alignment:
     m[:2, :2] = a
     m[:2, 2] = th_c - a @ rgb_c
     return Alignment.from_matrix(m, V2_RGB_SIZE, THERMAL_SIZE, "synthetic ground truth (FLIR v2 style)")
+
+
+def rig_thermal_camera(ref_width: int, to_thermal: Matrix, thermal_width: int) -> dict[str, Any]:
+    """The horizontal field of view of the synthetic thermal frames (``synth_info.json``'s ``thermal_camera``).
+
+    The world is rendered through a pinhole of focal ``FOCAL_RANGE`` x the reference frame's width
+    (drawn per frame); ``to_thermal`` (reference px -> thermal px) scales it into the thermal frame.
+    The recorded value is the field of view at the middle of that range.
+    """
+    scale = math.sqrt(abs(float(np.linalg.det(np.asarray(to_thermal, dtype=np.float64)[:2, :2]))))
+
+    def hfov(focal_factor: float) -> float:
+        return math.degrees(2.0 * math.atan(thermal_width / 2.0 / (ref_width * focal_factor * scale)))
+
+    lo, hi = FOCAL_RANGE
+    return {
+        "hfov_deg": round(hfov((lo + hi) / 2.0), 2),
+        "width": int(thermal_width),
+        "source": (
+            f"synthetic rig (thermal-synth synth-data): pinhole focal {lo:g}-{hi:g} x the reference width, "
+            f"HFOV {hfov(hi):.1f}-{hfov(lo):.1f} deg per frame, middle of the range recorded"
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -257,13 +283,14 @@ def _v1(out: Path, opt: SynthOptions) -> SynthResult:
         entry = _frame_entry(split, fid, rgb_size=size, thermal=True, truth=truth, night=nights[i])
         frames.append(entry)
         per_split.setdefault(split, []).append(entry)
-    _run(tasks, _Geometry(V1_RGB_SIZE, to_thermal, thermal_size, None), opt.workers, "synth flir-v1")
+    geo = _Geometry(V1_RGB_SIZE, to_thermal, thermal_size, None)
+    _run(tasks, geo, opt.workers, "synth flir-v1")
     for split, entries in per_split.items():
         atomic_write_json(
             out / split / "thermal_annotations.json",
             _coco([f"thermal_8_bit/{e['id']}.jpeg" for e in entries], thermal_size, "FLIR ADAS v1 (synthetic)"),
         )
-    return _finish(out, opt, truth, frames)
+    return _finish(out, opt, truth, frames, geo)
 
 
 def _frame_entry(
@@ -360,7 +387,8 @@ def _v2(out: Path, opt: SynthOptions) -> SynthResult:
         if size is not None:
             pairing[f"{r_name}.jpg"] = f"{t_name}.jpg"
             listing.setdefault(rgb_dir.name, []).append(r_name)
-    _run(tasks, _Geometry(V2_RGB_SIZE, to_thermal, thermal_size, None), opt.workers, "synth flir-v2")
+    geo = _Geometry(V2_RGB_SIZE, to_thermal, thermal_size, None)
+    _run(tasks, geo, opt.workers, "synth flir-v2")
     atomic_write_json(out / "rgb_to_thermal_vid_map.json", pairing)
     for folder, names in listing.items():
         size = thermal_size if "thermal" in folder else rgb_size
@@ -370,7 +398,7 @@ def _v2(out: Path, opt: SynthOptions) -> SynthResult:
             out / folder / "index.json",
             {"frames": [{"datasetFrameId": i, "file_name": f} for i, f in enumerate(files)]},
         )
-    return _finish(out, opt, truth, frames)
+    return _finish(out, opt, truth, frames, geo)
 
 
 def _pairs(out: Path, opt: SynthOptions) -> SynthResult:
@@ -404,18 +432,22 @@ def _pairs(out: Path, opt: SynthOptions) -> SynthResult:
             )
         )
         frames.append(_frame_entry(split, fid, rgb_size=rgb_size, thermal=True, truth=truth, night=nights[i]))
-    _run(tasks, _Geometry(V1_RGB_SIZE, to_thermal, thermal_size, rgb_matrix), opt.workers, "synth pairs")
+    geo = _Geometry(V1_RGB_SIZE, to_thermal, thermal_size, rgb_matrix)
+    _run(tasks, geo, opt.workers, "synth pairs")
     truth = Alignment.from_matrix(truth.as_array(), truth.rgb_size, truth.thermal_size, "co-registered (synthetic)")
     truth.save(out / "alignment.yaml")
-    return _finish(out, opt, truth, frames)
+    return _finish(out, opt, truth, frames, geo)
 
 
-def _finish(out: Path, opt: SynthOptions, truth: Alignment, frames: list[dict[str, Any]]) -> SynthResult:
+def _finish(
+    out: Path, opt: SynthOptions, truth: Alignment, frames: list[dict[str, Any]], geo: _Geometry
+) -> SynthResult:
     truth.save(out / GROUND_TRUTH_FILE)
     info = {
         "generator": "thermal-synth synth-data",
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opt).items()},
         "alignment": truth.to_dict(),
+        "thermal_camera": rig_thermal_camera(geo.ref_size[0], geo.to_thermal, geo.thermal_size[0]),
         "frames": frames,
     }
     atomic_write_json(out / INFO_FILE, info)

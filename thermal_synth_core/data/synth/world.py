@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "FOCAL_RANGE",
     "KELVIN",
     "MASK_HOT_VEHICLE",
     "MASK_PERSON",
@@ -66,6 +67,10 @@ KELVIN = 273.15
 
 #: Nearest depth (m) geometry is clipped to, so projections stay finite.
 NEAR_Z = 1.0
+
+#: Focal length of the street camera in units of the reference frame's width, drawn uniformly per frame
+#: (the thermal view's field of view follows from it: ``folders.rig_thermal_camera``).
+FOCAL_RANGE = (1.0, 1.15)
 
 
 @dataclass(frozen=True)
@@ -790,7 +795,7 @@ def random_layout(
         ref_size=ref_size,
         horizon=float(h * rng.uniform(0.38, 0.47)),
         vp_x=float(w * rng.uniform(0.46, 0.54)),
-        focal=float(w * rng.uniform(1.0, 1.15)),
+        focal=float(w * rng.uniform(*FOCAL_RANGE)),
         height=float(rng.uniform(1.3, 1.6)),
     )
     cond = random_conditions(rng, night)
