@@ -1,10 +1,13 @@
 """Launch the synthetic thermal camera: ``ros2 launch thermal_synth_ros synth.launch.py``.
 
 Arguments (``ros2 launch thermal_synth_ros synth.launch.py --show-args``):
+  namespace                               the node and its relative topics in this namespace (e.g. front)
   rgb_topic, real_thermal_topic           inputs (``<rgb_topic>/compressed`` with input_transport:=compressed)
   thermal_topic, comparison_topic         outputs (``<thermal_topic>_color``, ``<real_thermal_topic>_agc`` follow)
+                                          each image topic's CameraInfo is the ``camera_info`` beside it
+                                          (``/cam/color/image_raw`` -> ``/cam/color/camera_info``)
   model_path, backend, device,
-  input_transport                         override the params file when non-empty
+  input_transport, view, camera_hfov_deg  override the params file when non-empty
   params_file                             node parameters (default: config/synth.yaml)
   use_sim_time                            follow /clock (bag replay: ``thermal-synth replay --clock``)
   rviz                                    also start rviz2 with config/synth.rviz
@@ -12,12 +15,15 @@ Arguments (``ros2 launch thermal_synth_ros synth.launch.py --show-args``):
   dds_profile                             Fast DDS XML profile used when dds_transports is empty
   log_level                               the node's log level
 
-Example:
+Examples:
   ros2 launch thermal_synth_ros synth.launch.py rgb_topic:=/camera/color/image_raw \\
       real_thermal_topic:=/flir/image_raw rviz:=true
+  ros2 launch thermal_synth_ros synth.launch.py namespace:=front rgb_topic:=/front/camera/image_raw
 """
 
 from __future__ import annotations
+
+import posixpath
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
@@ -28,7 +34,9 @@ from launch import LaunchContext, LaunchDescription
 
 PACKAGE = "thermal_synth_ros"
 #: Node parameters a launch argument overrides only when given (so the params file keeps its say).
-OVERRIDABLE = ("model_path", "backend", "device", "input_transport")
+OVERRIDABLE = ("model_path", "backend", "device", "input_transport", "view", "camera_hfov_deg")
+#: Overridable parameters that are numbers (launch arguments are text).
+NUMERIC = ("camera_hfov_deg",)
 
 
 def _is_true(context: LaunchContext, name: str) -> bool:
@@ -39,6 +47,11 @@ def _topic(context: LaunchContext, name: str) -> str:
     return str(LaunchConfiguration(name).perform(context)).strip()
 
 
+def _info_topic(image_topic: str) -> str:
+    """The CameraInfo topic beside an image topic (image_transport's rule: same namespace, ``camera_info``)."""
+    return posixpath.join(posixpath.dirname(image_topic), "camera_info")
+
+
 def _remappings(context: LaunchContext, *, absolute: bool) -> list[tuple[str, str]]:
     """Node topic -> launch argument topic; ``absolute`` for rviz2, whose config names /topics."""
     rgb, real = _topic(context, "rgb_topic"), _topic(context, "real_thermal_topic")
@@ -46,9 +59,12 @@ def _remappings(context: LaunchContext, *, absolute: bool) -> list[tuple[str, st
     pairs = [
         ("rgb/image", rgb),
         ("rgb/image/compressed", f"{rgb}/compressed"),
+        ("rgb/camera_info", _info_topic(rgb)),
         ("real_thermal/image", real),
+        ("real_thermal/camera_info", _info_topic(real)),
         ("real_thermal/image_agc", f"{real}_agc"),
         ("thermal/image", thermal),
+        ("thermal/camera_info", _info_topic(thermal)),
         ("thermal/image_color", f"{thermal}_color"),
         ("thermal/comparison", comparison),
     ]
@@ -70,13 +86,15 @@ def _actions(context: LaunchContext) -> list[Node]:
     for name in OVERRIDABLE:
         value = str(LaunchConfiguration(name).perform(context)).strip()
         if value:
-            overrides[name] = value
+            overrides[name] = float(value) if name in NUMERIC else value
     share = str(FindPackageShare(PACKAGE).perform(context))
+    namespace = _topic(context, "namespace")
     actions = [
         Node(
             package=PACKAGE,
             executable="thermal_synth_node",
             name="thermal_synth",
+            namespace=namespace,
             output="screen",
             emulate_tty=True,
             parameters=[LaunchConfiguration("params_file"), overrides],
@@ -91,6 +109,7 @@ def _actions(context: LaunchContext) -> list[Node]:
                 package="rviz2",
                 executable="rviz2",
                 name="rviz2",
+                namespace=namespace,  # its config's topics then resolve beside the node's
                 arguments=["-d", f"{share}/config/synth.rviz"],
                 parameters=[{"use_sim_time": use_sim_time}],
                 remappings=_remappings(context, absolute=True),
@@ -104,7 +123,8 @@ def generate_launch_description() -> LaunchDescription:
     """Declare the arguments, set the DDS transports, start the node and (optionally) RViz."""
     share = FindPackageShare(PACKAGE)
     arguments = [
-        ("rgb_topic", "rgb/image", "RGB camera topic (sensor_msgs/Image)"),
+        ("namespace", "", "namespace of the node and its relative topics (one per camera: front, rear, ...)"),
+        ("rgb_topic", "rgb/image", "RGB camera topic (sensor_msgs/Image; its CameraInfo is camera_info beside it)"),
         ("real_thermal_topic", "real_thermal/image", "real thermal camera topic, if the vehicle has one"),
         ("thermal_topic", "thermal/image", "synthetic thermal output topic (mono8/mono16)"),
         ("comparison_topic", "thermal/comparison", "RGB | synthetic | real side-by-side output topic"),
@@ -112,6 +132,8 @@ def generate_launch_description() -> LaunchDescription:
         ("backend", "", "auto, torch, onnxruntime or tensorrt; empty: the params file's"),
         ("device", "", "auto, cpu, cuda or cuda:N; empty: the params file's"),
         ("input_transport", "", "raw or compressed (<rgb_topic>/compressed); empty: the params file's"),
+        ("view", "", "output view: auto, rig or camera; empty: the params file's"),
+        ("camera_hfov_deg", "", "the RGB camera's horizontal field of view without CameraInfo; empty: params file"),
         ("use_sim_time", "false", "use /clock, e.g. during bag replay"),
         ("rviz", "false", "also start rviz2 with config/synth.rviz"),
         ("log_level", "info", "log level of the node: debug, info, warn, error"),

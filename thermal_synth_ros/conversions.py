@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.errors import MessageError
 from thermal_synth_core.imagemsg import (
     COLOR_ENCODINGS,
@@ -40,6 +41,7 @@ __all__ = [
     "THERMAL_ENCODINGS",
     "ChannelOrder",
     "Encoding",
+    "camera_info_msg",
     "compressed_to_color8",
     "compressed_to_mono",
     "encoding_info",
@@ -90,4 +92,24 @@ def image_msg(image: npt.NDArray[Any], encoding: str, header: Any, frame_id: str
     data = array.array("B")
     data.frombytes(image.reshape(-1).view(np.uint8).data)  # one copy of a C-contiguous buffer
     msg.data = data
+    return msg
+
+
+def camera_info_msg(camera: CameraModel, header: Any, frame_id: str | None = None) -> Any:
+    """A ``sensor_msgs/CameraInfo`` of ``camera`` with ``header``'s stamp and (unless given) frame_id.
+
+    Published beside each image with the same header, so image_proc, RViz's Camera
+    display and projection code find the image's camera model by stamp.
+    """
+    from sensor_msgs.msg import CameraInfo
+    from std_msgs.msg import Header
+
+    msg = CameraInfo()
+    msg.header = Header(stamp=header.stamp, frame_id=frame_id if frame_id else header.frame_id)
+    msg.width, msg.height = camera.width, camera.height
+    msg.distortion_model = camera.distortion_model or "plumb_bob"
+    msg.d = [float(v) for v in camera.d]
+    msg.k = [float(v) for v in camera.k]
+    msg.r = [float(v) for v in camera.r]
+    msg.p = [float(v) for v in camera.p]
     return msg

@@ -30,6 +30,7 @@ _COUNTERS = (
     "real_received",  # real thermal frames that arrived
     "real_rejected",  # real thermal frames that could not be decoded
     "paired",  # synthetic frames that found a real thermal frame within sync_slop
+    "info_rejected",  # CameraInfo messages that could not describe the frames (ignored)
 )
 
 
@@ -129,6 +130,7 @@ class FrameStats:
             "real thermal received": str(counts["real_received"]),
             "real thermal rejected": str(counts["real_rejected"]),
             "frames paired with real thermal": str(counts["paired"]),
+            "camera_info rejected": str(counts["info_rejected"]),
             **info,
         }
         if l1.size:
@@ -140,7 +142,7 @@ class FrameStats:
         for i, problem in enumerate(link_problems or []):
             values["input problem" if i == 0 else f"input problem {i + 1}"] = problem
 
-        problems = delta["rejected"] + delta["failed"] + delta["real_rejected"]
+        problems = delta["rejected"] + delta["failed"] + delta["real_rejected"] + delta["info_rejected"]
         if delta["failed"] and not delta["published"]:
             level, message = LEVEL_ERROR, f"model failing: {delta['failed']} failures, nothing published"
         elif problems:
@@ -148,7 +150,8 @@ class FrameStats:
                 LEVEL_WARN,
                 (
                     f"{delta['rejected']} bad input, {delta['real_rejected']} bad real thermal, "
-                    f"{delta['failed']} model failures in the last {period:.1f} s"
+                    f"{delta['info_rejected']} bad CameraInfo, {delta['failed']} model failures in the last "
+                    f"{period:.1f} s"
                 ),
             )
         elif link_problems:

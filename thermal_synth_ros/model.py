@@ -17,8 +17,9 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from thermal_synth_core.errors import ModelFileError
-from thermal_synth_core.infer import Synthesizer
+from thermal_synth_core.camera import CameraModel
+from thermal_synth_core.errors import AlignmentError, ModelFileError
+from thermal_synth_core.infer import Synthesis, Synthesizer
 from thermal_synth_core.infer.colormap import apply_colormap
 
 __all__ = ["DEFAULT_MODEL", "Colorizer", "ModelParams", "ThermalModel", "load_colorizer", "load_thermal_model"]
@@ -47,8 +48,10 @@ class ThermalModel(Protocol):
         """``(width, height)`` of the returned frames."""
         ...
 
-    def __call__(self, rgb: npt.NDArray[np.uint8], channel_order: str = "rgb") -> npt.NDArray[Any]:
-        """Synthesise thermal (H x W, uint8 or uint16) from an H x W x 3 uint8 image in ``channel_order``."""
+    def synthesize(
+        self, rgb: npt.NDArray[np.uint8], channel_order: str = "rgb", camera: CameraModel | None = None
+    ) -> Synthesis:
+        """Thermal (H x W, uint8 or uint16) of an H x W x 3 uint8 image, its camera model and its view plan."""
         ...
 
 
@@ -60,6 +63,11 @@ class ModelParams:
     backend: str = "auto"
     device: str = "auto"
     precision: str = "fp32"
+    view: str = "auto"
+    camera_hfov_deg: float = 0.0  # 0: unknown
+    output_width: str = "working"
+    alignment_path: str = ""
+    rig_hfov_deg: float = 0.0  # 0: the model's own
 
     @property
     def is_default(self) -> bool:
@@ -82,7 +90,25 @@ def load_thermal_model(params: ModelParams) -> ThermalModel:
                 f"model file {path} (parameter model_path) does not exist or is not a file; "
                 "set model_path to a .safetensors model, or leave it empty for the embedded default model"
             )
-    model: ThermalModel = Synthesizer(path, backend=params.backend, device=params.device, precision=params.precision)
+    alignment: Path | None = None
+    if params.alignment_path.strip():
+        alignment = Path(params.alignment_path).expanduser()
+        if not alignment.is_file():
+            raise AlignmentError(
+                f"alignment file {alignment} (parameter alignment_path) does not exist; set it to a YAML written by "
+                "'thermal-synth align estimate', or leave it empty for the model's own rig"
+            )
+    model: ThermalModel = Synthesizer(
+        path,
+        backend=params.backend,
+        device=params.device,
+        precision=params.precision,
+        view=params.view,
+        camera_hfov_deg=params.camera_hfov_deg or None,
+        output_width=params.output_width,
+        alignment=alignment,
+        rig_hfov_deg=params.rig_hfov_deg or None,
+    )
     return model
 
 

@@ -3,12 +3,22 @@
 Topics (relative, so namespaces and remaps apply):
 
 * in ``rgb/image`` (sensor_msgs/Image, any encoding of :mod:`.conversions`) or,
-  with ``input_transport: compressed``, ``rgb/image/compressed``;
-  optional ``real_thermal/image`` (mono8, mono16, 16UC1, 32FC1).
-* out ``thermal/image`` (mono8/mono16, the RGB header's stamp), ``thermal/image_color``
-  (bgr8), ``thermal/comparison`` (RGB | synthetic | real) and
-  ``real_thermal/image_agc`` (the real frame through the same AGC) when real
-  thermal arrives, and ``/diagnostics``.
+  with ``input_transport: compressed``, ``rgb/image/compressed``; optional
+  ``rgb/camera_info`` beside it (the camera's field of view for the ``camera``
+  view; the latest valid one is used); optional ``real_thermal/image`` (mono8,
+  mono16, 16UC1, 32FC1) and ``real_thermal/camera_info``.
+* out ``thermal/image`` (mono8/mono16, the RGB header's stamp) with
+  ``thermal/camera_info`` for every image (same header, same size),
+  ``thermal/image_color`` (bgr8, the same view: no info of its own),
+  ``thermal/comparison`` (RGB | synthetic | real) and ``real_thermal/image_agc``
+  (the real frame through the same AGC) when real thermal arrives, and ``/diagnostics``.
+
+Output view (parameter ``view``, see :mod:`thermal_synth_core.infer.view`): the
+view chosen for a frame size is logged once, and again when the RGB frame size
+or camera model changes mid-stream. A CameraInfo that cannot describe the
+frames (zero or non-finite K, a size that is neither the image's nor a rescale
+of it) is counted, logged (throttled) and ignored: the field-of-view fallback
+(``camera_hfov_deg``, else the model's own) applies.
 
 Threads: the executor's callbacks only store the newest RGB message (and the
 recent real thermal frames); one worker thread converts, runs the model and
@@ -39,15 +49,18 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_policy_name_from_kind
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from thermal_synth_core import metrics
 from thermal_synth_core.agc import agc_normalize
-from thermal_synth_core.errors import ConfigError, MessageError, ThermalSynthError
+from thermal_synth_core.camera import CameraModel
+from thermal_synth_core.errors import ConfigError, DataError, MessageError, ThermalSynthError
+from thermal_synth_core.infer.view import ViewPlan, parse_output_width
 from thermal_synth_core.sync import StampBuffer
 from thermal_synth_ros import qos
 from thermal_synth_ros.comparison import side_by_side
 from thermal_synth_ros.conversions import (
+    camera_info_msg,
     compressed_to_color8,
     image_msg,
     stamp_ns,
@@ -152,7 +165,21 @@ class ThermalSynthNode(Node):
         for spec in PARAMETERS:
             if spec.choices and p[spec.name] not in spec.choices:
                 raise ConfigError(f"parameter {spec.name} is {p[spec.name]!r}; choose one of {', '.join(spec.choices)}")
-        self._model_params = ModelParams(p["model_path"], p["backend"], p["device"], p["precision"])
+        try:
+            output_width = str(parse_output_width(p["output_width"]))
+        except DataError as exc:
+            raise ConfigError(f"parameter {exc}") from None
+        self._model_params = ModelParams(
+            p["model_path"],
+            p["backend"],
+            p["device"],
+            p["precision"],
+            view=p["view"],
+            camera_hfov_deg=p["camera_hfov_deg"],
+            output_width=output_width,
+            alignment_path=p["alignment_path"],
+            rig_hfov_deg=p["rig_hfov_deg"],
+        )
         self._compressed = p["input_transport"] == "compressed"
         self._live = LiveSettings(
             colormap=p["colormap"],
@@ -177,6 +204,11 @@ class ThermalSynthNode(Node):
         self._real: StampBuffer[_Real] = StampBuffer(REAL_BUFFER)
         self._last_metrics = 0.0
         self._last_agc_stamp: int | None = None
+        # The latest valid camera models (replaced whole by the callbacks, read by the worker).
+        self._rgb_camera: CameraModel | None = None
+        self._real_camera: CameraModel | None = None
+        self._plan: ViewPlan | None = None
+        self._info_source = "none yet"
 
         in_qos = qos.profile(p["input_qos.reliability"], p["input_qos.depth"], what="input_qos")
         out_qos = qos.profile(p["output_qos.reliability"], p["output_qos.depth"], what="output_qos")
@@ -185,10 +217,12 @@ class ThermalSynthNode(Node):
         # and rclpy's defaults (two per publisher and subscription) cost ~0.1 ms a frame. (rclpy's
         # default incompatible-type report never fires with rmw_fastrtps here, so it is not kept.)
         quiet = PublisherEventCallbacks(use_default_callbacks=False)
+        quiet_in = SubscriptionEventCallbacks(use_default_callbacks=False)
         self._pub_thermal = self.create_publisher(Image, "thermal/image", out_qos, event_callbacks=self._out_events())
         self._pub_color = self.create_publisher(
             Image, "thermal/image_color", out_qos, event_callbacks=self._out_events()
         )
+        self._pub_info = self.create_publisher(CameraInfo, "thermal/camera_info", out_qos, event_callbacks=quiet)
         self._pub_comparison = self.create_publisher(Image, "thermal/comparison", out_qos, event_callbacks=quiet)
         self._pub_agc = self.create_publisher(Image, "real_thermal/image_agc", out_qos, event_callbacks=quiet)
         # /diagnostics is absolute on purpose: monitors listen there whatever the namespace.
@@ -201,6 +235,13 @@ class ThermalSynthNode(Node):
         )
         self._sub_real = self.create_subscription(
             Image, "real_thermal/image", self._on_real, in_qos, event_callbacks=self._in_events("real_thermal/image")
+        )
+        # CameraInfo beside each image (image_transport naming), with the images' QoS.
+        self._sub_rgb_info = self.create_subscription(
+            CameraInfo, "rgb/camera_info", self._on_rgb_info, in_qos, event_callbacks=self._in_events("rgb/camera_info")
+        )
+        self._sub_real_info = self.create_subscription(
+            CameraInfo, "real_thermal/camera_info", self._on_real_info, in_qos, event_callbacks=quiet_in
         )
 
         transports = describe_transports()
@@ -227,10 +268,9 @@ class ThermalSynthNode(Node):
 
         self._worker = threading.Thread(target=self._run_worker, name="thermal_synth_worker", daemon=True)
         self._worker.start()
-        w, h = self._model.output_size
         self.get_logger().info(
-            f"ready: {self._sub_rgb.topic_name} -> {self._pub_thermal.topic_name} "
-            f"({self._model.output_encoding} {w}x{h}, backend {self._model.backend_name}, "
+            f"ready: {self._sub_rgb.topic_name} -> {self._pub_thermal.topic_name} + {self._pub_info.topic_name} "
+            f"({self._model.output_encoding}, view {self._model_params.view}, backend {self._model.backend_name}, "
             f"ROS_DOMAIN_ID={domain}, {transports}; an input quiet for {self._live.stall_timeout:g} s is reported)"
         )
 
@@ -324,6 +364,33 @@ class ThermalSynthNode(Node):
         if self._slot.put(_Rgb(msg, time.monotonic())):
             self._stats.count("dropped")
 
+    def _camera_of(self, msg: Any, topic: str) -> CameraModel | None:
+        """A CameraInfo as a camera model, or None (counted, logged throttled) when it cannot describe a camera."""
+        try:
+            return CameraModel.from_msg(msg, what=topic)
+        except DataError as exc:
+            self._reject_info(str(exc))
+            return None
+
+    def _reject_info(self, problem: str) -> None:
+        self._stats.count("info_rejected")
+        self._stats.error(problem)
+        self.get_logger().warning(
+            f"ignored a CameraInfo: {problem}; the field-of-view fallback (camera_hfov_deg, else the model's) "
+            "applies until a valid one arrives",
+            throttle_duration_sec=LOG_THROTTLE_S,
+        )
+
+    def _on_rgb_info(self, msg: Any) -> None:
+        camera = self._camera_of(msg, self._sub_rgb_info.topic_name)
+        if camera is not None:
+            self._rgb_camera = camera
+
+    def _on_real_info(self, msg: Any) -> None:
+        camera = self._camera_of(msg, self._sub_real_info.topic_name)
+        if camera is not None:
+            self._real_camera = camera
+
     def _on_real(self, msg: Any) -> None:
         self._stats.count("real_received")
         try:
@@ -372,12 +439,15 @@ class ThermalSynthNode(Node):
 
     def _send_diagnostics(self) -> None:
         rgb_link, real_link = self._check_links()
-        w, h = self._model.output_size
+        plan = self._plan
+        size = "(no frame yet)" if plan is None else f"{plan.output_size[0]}x{plan.output_size[1]}"
         info = {
             "backend": self._model.backend_name,
             "model": self._model_params.describe(),
             "architecture": str(getattr(self._model.spec, "arch", "unknown")),
-            "output": f"{self._output_encoding(self._live)} {w}x{h}",
+            "output": f"{self._output_encoding(self._live)} {size}",
+            "view": f"{self._model_params.view} (no frame yet)" if plan is None else _view_line(plan),
+            "output camera_info": self._info_source,
             "input topic": self._sub_rgb.topic_name,
             "colormap": self._live.colormap,
             "input link": rgb_link.state,
@@ -433,9 +503,16 @@ class ThermalSynthNode(Node):
             )
             return
 
+        camera = self._rgb_camera
+        if camera is not None and camera.size != (rgb.shape[1], rgb.shape[0]):
+            try:
+                camera = camera.fitted_to((rgb.shape[1], rgb.shape[0]), self._sub_rgb_info.topic_name)
+            except DataError as exc:
+                self._reject_info(str(exc))
+                camera = None
         t0 = time.monotonic()
         try:
-            raw = self._model(rgb, channel_order=order)
+            result = self._model.synthesize(rgb, order, camera)
         except Exception as exc:  # one bad frame (or a backend hiccup) must not stop the camera
             self._stats.count("failed")
             self._stats.error(f"model: {type(exc).__name__}: {exc}")
@@ -446,11 +523,15 @@ class ThermalSynthNode(Node):
             return
         model_s = time.monotonic() - t0
         encoding = self._output_encoding(live)
-        thermal = _as_encoding(np.asarray(raw), encoding)
+        thermal = _as_encoding(np.asarray(result.image), encoding)
         frame_id = live.thermal_frame_id or None
+        if result.plan != self._plan:
+            self._new_plan(result.plan)
+        out_camera = self._output_camera(result.plan, result.camera, (thermal.shape[1], thermal.shape[0]))
         if self._stopping.is_set():
             return
         self._pub_thermal.publish(image_msg(thermal, encoding, msg.header, frame_id))
+        self._pub_info.publish(camera_info_msg(out_camera, msg.header, frame_id))
         self._stats.frame_done(time.monotonic() - frame.received, model_s)
 
         if live.publish_color and self._pub_color.get_subscription_count() > 0:
@@ -458,6 +539,28 @@ class ThermalSynthNode(Node):
             self._pub_color.publish(image_msg(np.asarray(color, np.uint8), "bgr8", msg.header, frame_id))
         if len(self._real):
             self._compare_with_real(_Synth(rgb, order, thermal, encoding, msg.header, frame_id), live)
+
+    def _new_plan(self, plan: ViewPlan) -> None:
+        """Say once which view a frame size got and why (again when the size or camera model changes)."""
+        before = self._plan
+        self._plan = plan
+        changed = "" if before is None else f" (was {before.rgb_size[0]}x{before.rgb_size[1]}, view {before.view})"
+        self.get_logger().info(f"{plan.describe()}{changed}")
+        for warning in plan.warnings():
+            self.get_logger().warning(warning)
+
+    def _output_camera(self, plan: ViewPlan, camera: CameraModel, size: tuple[int, int]) -> CameraModel:
+        """thermal/camera_info: the plan's camera, or in the rig view the real thermal camera's when it arrives."""
+        if plan.view == "rig" and self._real_camera is not None:
+            try:
+                camera = self._real_camera.fitted_to(size, self._sub_real_info.topic_name)
+                camera = camera.with_frame(camera.frame_id, "real thermal CameraInfo")
+            except DataError as exc:
+                self._reject_info(str(exc))
+        if camera.size != size:  # a stand-in model may return another size than planned
+            camera = camera.scaled(size)
+        self._info_source = camera.source
+        return camera
 
     def _compare_with_real(self, s: _Synth, live: LiveSettings) -> None:
         """Pair ``s`` with real thermal; publish the AGC'd real frame, the comparison, update L1/SSIM."""
@@ -513,7 +616,24 @@ class ThermalSynthNode(Node):
             self._pub_comparison.publish(image_msg(side_by_side(panels, h), "bgr8", s.header, s.frame_id))
 
 
-_MODEL_PARAMS = ("model_path", "backend", "device", "precision")
+_MODEL_PARAMS = (
+    "model_path",
+    "backend",
+    "device",
+    "precision",
+    "view",
+    "camera_hfov_deg",
+    "output_width",
+    "alignment_path",
+    "rig_hfov_deg",
+)
+
+
+def _view_line(plan: ViewPlan) -> str:
+    """The view of the latest frames for /diagnostics."""
+    (rw, rh), (ww, wh) = plan.rgb_size, plan.working_size
+    scale = f", scale from {plan.scale_source}" if plan.scale_source else ""
+    return f"{plan.view}: {rw}x{rh} -> network {ww}x{wh}{scale}"
 
 
 def _as_encoding(thermal: npt.NDArray[Any], encoding: str) -> npt.NDArray[Any]:

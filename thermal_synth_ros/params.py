@@ -14,9 +14,10 @@ from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
-__all__ = ["INPUT_TRANSPORTS", "OUTPUT_ENCODINGS", "PARAMETERS", "ParamSpec", "descriptor"]
+__all__ = ["INPUT_TRANSPORTS", "OUTPUT_ENCODINGS", "PARAMETERS", "VIEWS", "ParamSpec", "descriptor"]
 
 INPUT_TRANSPORTS = ("raw", "compressed")
+VIEWS = ("auto", "rig", "camera")
 OUTPUT_ENCODINGS = ("auto", "mono8", "mono16")
 
 
@@ -37,6 +38,41 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec("backend", "auto", "inference backend: auto, torch, onnxruntime or tensorrt", False),
     ParamSpec("device", "auto", "inference device: auto, cpu, cuda or cuda:N", False),
     ParamSpec("precision", "fp32", "inference precision: fp32 or fp16 (fp16 on GPU backends)", False),
+    ParamSpec(
+        "view",
+        "auto",
+        "output view: rig (warp into the training rig's thermal view), camera (this camera's own view at the "
+        "model's angular scale), auto (rig for frames of the alignment's aspect ratio, else camera)",
+        False,
+        choices=VIEWS,
+    ),
+    ParamSpec(
+        "camera_hfov_deg",
+        0.0,
+        "the RGB camera's horizontal field of view in degrees, for the camera view when rgb/camera_info is "
+        "absent; 0: the model's own (a warning says so)",
+        False,
+        range=(0.0, 179.0),
+    ),
+    ParamSpec(
+        "output_width",
+        "working",
+        "camera view output width: working (the network's working size), input (the RGB frame's), or pixels",
+        False,
+    ),
+    ParamSpec(
+        "alignment_path",
+        "",
+        "alignment YAML (thermal-synth align estimate) replacing the model's, for rig view on this vehicle's rig",
+        False,
+    ),
+    ParamSpec(
+        "rig_hfov_deg",
+        0.0,
+        "with alignment_path: that rig's thermal horizontal field of view in degrees; 0: the model's own",
+        False,
+        range=(0.0, 179.0),
+    ),
     ParamSpec(
         "input_transport",
         "raw",

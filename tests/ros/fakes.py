@@ -20,6 +20,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from thermal_synth_core.camera import CameraModel
+from thermal_synth_core.infer import Synthesis, ViewPlan
+
 COLORMAPS = {
     "white-hot": None,
     "black-hot": None,
@@ -65,6 +68,21 @@ class FakeModel:
         self.fail_when = fail_when
         self.calls = 0
         self.orders: list[str] = []
+        self.cameras: list[CameraModel | None] = []
+
+    def synthesize(
+        self, rgb: npt.NDArray[np.uint8], channel_order: str = "rgb", camera: CameraModel | None = None
+    ) -> Synthesis:
+        """The red channel in the camera view: the RGB camera model (or a 60 deg pinhole) scaled to the output."""
+        image = self(rgb, channel_order)
+        size = (rgb.shape[1], rgb.shape[0])
+        out = (image.shape[1], image.shape[0])
+        self.cameras.append(camera)
+        source = "CameraInfo" if camera is not None else "assumed: the model's own field of view"
+        cam = camera if camera is not None else CameraModel.pinhole(size, 60.0, "fake pinhole")
+        identity = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+        plan = ViewPlan("camera", "fake", size, out, out, identity, cam.scaled(out), source)
+        return Synthesis(image, plan.camera, plan)
 
     def __call__(self, rgb: npt.NDArray[np.uint8], channel_order: str = "rgb") -> npt.NDArray[Any]:
         self.calls += 1
@@ -128,16 +146,20 @@ def spinning(node: Any, context: Any) -> Iterator[Any]:
 @contextmanager
 def running_node(
     domain_id: int,
-    model: FakeModel,
+    model: FakeModel | None,
     params: dict[str, Any] | None = None,
     colorizer: Callable[..., Any] = fake_colorize,
     **node_kwargs: Any,
 ) -> Iterator[Any]:
-    """A ThermalSynthNode with ``model`` on its own Context and executor thread (kwargs go to the Node)."""
+    """A ThermalSynthNode with ``model`` on its own Context and executor thread (kwargs go to the Node).
+
+    ``model`` None: the real loader (the node's parameters choose the model, e.g. the embedded one).
+    """
     import rclpy
     from rclpy.context import Context
     from rclpy.parameter import Parameter
 
+    from thermal_synth_ros.model import load_thermal_model
     from thermal_synth_ros.node import ThermalSynthNode
 
     context = Context()
@@ -146,7 +168,7 @@ def running_node(
     try:
         node = ThermalSynthNode(
             context=context,
-            model_loader=loader_for(model),
+            model_loader=loader_for(model) if model is not None else load_thermal_model,
             colorizer=colorizer,
             parameter_overrides=[Parameter(k, value=v) for k, v in (params or {}).items()],
             **node_kwargs,

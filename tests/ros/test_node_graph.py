@@ -26,7 +26,7 @@ pytestmark = pytest.mark.ros
 
 
 def _run_until_graph(
-    cmd: list[str], env: dict[str, str], probe: Any, children: ChildProcesses
+    cmd: list[str], env: dict[str, str], probe: Any, children: ChildProcesses, namespace: str = "/"
 ) -> subprocess.Popen[str]:
     """Start the node (reaped by ``children`` whatever happens) and wait until it is on the graph."""
     proc = children.start(cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -34,19 +34,20 @@ def _run_until_graph(
     def on_graph() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"node exited early ({proc.returncode}): {proc.communicate()[0]}")
-        return ("thermal_synth", "/") in probe.get_node_names_and_namespaces()
+        return ("thermal_synth", namespace) in probe.get_node_names_and_namespaces()
 
     wait_for(on_graph, 30, "thermal_synth on the ROS graph", interval=0.1)
     return proc
 
 
-def _frame_round_trip(probe: Any) -> None:
+def _frame_round_trip(probe: Any, namespace: str = "") -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    out = Collector(probe, Image, "thermal/image")
-    pub = probe.create_publisher(Image, "rgb/image", QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE))
-    # 9:8, the aspect ratio of the embedded model's rig (FLIR ADAS v1): other ratios are refused, not stretched.
+    out = Collector(probe, Image, f"{namespace}/thermal/image".lstrip("/"))
+    qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+    pub = probe.create_publisher(Image, f"{namespace}/rgb/image".lstrip("/"), qos)
+    # 9:8, the aspect ratio of the embedded model's rig (FLIR ADAS v1).
     msg = rclpy_image(reference_rgb(64, 72), "bgr8", stamp=(77, 5))
     got = publish_until(pub, msg, lambda: out.with_stamp(77, 5), timeout=30)
     assert got.encoding in ("mono8", "mono16")
@@ -55,7 +56,7 @@ def _frame_round_trip(probe: Any) -> None:
 def _params_file(tmp_path: Path) -> Path:
     """config/synth.yaml with a few values changed, to see the file really is read."""
     config = yaml.safe_load((REPO_ROOT / "config" / "synth.yaml").read_text())
-    params = config["thermal_synth"]["ros__parameters"]
+    params = config["/**/thermal_synth"]["ros__parameters"]
     params["colormap"] = "inferno"
     params["output_qos"]["depth"] = 7
     path = tmp_path / "synth.yaml"
@@ -63,38 +64,46 @@ def _params_file(tmp_path: Path) -> Path:
     return path
 
 
-def _remote_parameters(probe: Any, names: list[str]) -> dict[str, Any]:
+def _remote_parameters(probe: Any, names: list[str], node: str = "thermal_synth") -> dict[str, Any]:
     from rclpy.parameter import parameter_value_to_python
     from rclpy.parameter_client import AsyncParameterClient
 
-    client = AsyncParameterClient(probe, "thermal_synth")
+    client = AsyncParameterClient(probe, node)
     assert client.wait_for_services(timeout_sec=20.0)
     future = client.get_parameters(names)
     result = wait_for(lambda: future.done() and future.result(), 20, "parameters of thermal_synth")
     return {n: parameter_value_to_python(v) for n, v in zip(names, result.values, strict=True)}
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_node_process_reads_its_params_file_publishes_and_stops_cleanly_on_signals(
-    probe: Any, ros_env: dict[str, str], sig: signal.Signals, tmp_path: Path, children: ChildProcesses
+@pytest.mark.parametrize(
+    ("sig", "namespace"), [(signal.SIGINT, ""), (signal.SIGTERM, "/front")], ids=["SIGINT", "SIGTERM-namespaced"]
+)
+def test_node_process_reads_its_params_file_publishes_and_stops_cleanly_on_signals(  # noqa: PLR0917 - fixtures
+    probe: Any, ros_env: dict[str, str], sig: signal.Signals, namespace: str, tmp_path: Path, children: ChildProcesses
 ) -> None:
+    """The params file reaches the node in any namespace (its key is /**/thermal_synth: a bare
+    thermal_synth would only match the root namespace, silently ignored with namespace:=front)."""
     cmd = [sys.executable, "-m", "tests.ros.fake_node_main", "--ros-args", "--params-file", str(_params_file(tmp_path))]
-    proc = _run_until_graph(cmd, ros_env, probe, children)
+    if namespace:
+        cmd += ["-r", f"__ns:={namespace}"]
+    proc = _run_until_graph(cmd, ros_env, probe, children, namespace or "/")
     try:
-        values = _remote_parameters(probe, ["colormap", "output_qos.depth", "input_qos.reliability", "sync_slop"])
+        values = _remote_parameters(
+            probe, ["colormap", "output_qos.depth", "input_qos.reliability", "sync_slop"], f"{namespace}/thermal_synth"
+        )
         assert values == {
             "colormap": "inferno",
             "output_qos.depth": 7,
             "input_qos.reliability": "best_effort",
             "sync_slop": 0.05,
         }
-        _frame_round_trip(probe)
+        _frame_round_trip(probe, namespace)
     finally:
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
     assert "Traceback" not in out
-    assert "ready: /rgb/image -> /thermal/image" in out
+    assert f"ready: {namespace}/rgb/image -> {namespace}/thermal/image" in out
 
 
 def test_missing_model_is_a_fatal_start_up_error(ros_env: dict[str, str], venv_bin: Path, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def test_descriptor_has_type_description_and_restart_note(spec: object) -> None:
 
 def test_config_file_sets_every_parameter_with_the_declared_type() -> None:
     config = yaml.safe_load(Path(REPO_ROOT, "config", "synth.yaml").read_text())
-    values = config["thermal_synth"]["ros__parameters"]
+    values = config["/**/thermal_synth"]["ros__parameters"]
     flat: dict[str, object] = {}
     for key, value in values.items():
         if isinstance(value, dict):
