@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from thermal_synth_core.cli._common import add_command, positive_float, positive_int
+from thermal_synth_core.cli._common import add_command, add_view_arguments, positive_float, positive_int, view_options
 
 DESCRIPTION = """\
 Evaluate a model on a rosbag2 (sqlite3 or mcap) or ROS 1 bag, without a ROS
@@ -20,8 +20,16 @@ mask topic (auto-detected as /thermal/warm_mask), the warm contrast too.
 Writes to --out: metrics.json (aggregate, model and bag provenance),
 frames.csv (per frame), samples/*.png (RGB | synthetic | real | error) and a
 self-contained report.html. --write-bag writes a new bag with the input topics
-plus /thermal_synth/image and /thermal_synth/image_color (RGB stamps), written
-to a hidden temporary folder and renamed when complete.
+plus /thermal_synth/image, /thermal_synth/camera_info (the output's camera
+model) and /thermal_synth/image_color (RGB stamps), written to a hidden
+temporary folder and renamed when complete.
+
+Output view (--view, as for `infer` and the node): rig warps RGB into the rig's
+thermal view (the model's alignment, or --alignment for another vehicle), the
+only view real thermal can be compared in; camera synthesises in the RGB
+camera's own view at the model's angular scale (a camera without a thermal
+rig; give its field of view with --camera-info or --camera-hfov); auto picks
+rig for frames of the alignment's aspect ratio.
 
 Without --thermal-topic the synthetic topics and samples are still written;
 no metrics can be computed then. A bag that is damaged part-way keeps the
@@ -95,6 +103,8 @@ def register(sub: Any) -> None:
         help=f"colour map of the samples and /thermal_synth/image_color: {', '.join(list_colormaps())}",
     )
 
+    add_view_arguments(p)
+
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the one-line summary."""
@@ -119,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         slop=args.slop,
         samples=max(0, args.samples),
         colormap=args.colormap,
+        **_view(args),
     )
     result = evaluate(options)
     doc = result.summary
@@ -141,3 +152,16 @@ def run(args: argparse.Namespace) -> int:
         f"{'; '.join(figures)}; {fps:.1f} frames/s {where}"
     )
     return 0
+
+
+def _view(args: argparse.Namespace) -> dict[str, Any]:
+    """The EvalOptions fields of the view flags."""
+    chosen = view_options(args)
+    return {
+        "view": chosen["view"],
+        "camera_hfov_deg": chosen["camera_hfov_deg"],
+        "output_width": chosen["output_width"],
+        "camera_info": Path(args.camera_info) if args.camera_info else None,
+        "alignment": Path(args.alignment) if args.alignment else None,
+        "rig_hfov_deg": chosen["rig_hfov_deg"],
+    }

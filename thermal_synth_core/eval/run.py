@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from thermal_synth_core import __version__, metrics
 from thermal_synth_core.agc import AGC_HIGH_PERCENTILE, AGC_LOW_PERCENTILE
+from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.errors import AlignmentError, BagError, DataError, MessageError
 from thermal_synth_core.eval import scoring
 from thermal_synth_core.eval.bag import (
@@ -58,6 +59,7 @@ from thermal_synth_core.eval.writebag import SyntheticBagWriter, output_storage
 from thermal_synth_core.infer import Synthesizer
 from thermal_synth_core.infer.backends import Backend, OnnxRuntimeBackend
 from thermal_synth_core.infer.backends.onnxruntime_backend import usable_cpus
+from thermal_synth_core.infer.view import ViewPlan
 from thermal_synth_core.ui import progress
 
 __all__ = ["DEFAULT_MASK_TOPIC", "EvalOptions", "EvalResult", "FrameOutcome", "evaluate", "lanes", "open_synthesizer"]
@@ -98,6 +100,18 @@ class EvalOptions:
     """ONNX Runtime threads of the network on the CPU (default: a third of the usable cores, at least 1)."""
     report: bool = True
     show_progress: bool | None = None
+    view: str = "auto"
+    """Output view (auto, rig, camera); real thermal is compared in the rig view only (the same camera)."""
+    camera_hfov_deg: float | None = None
+    """The RGB camera's horizontal field of view for the camera view (None: the model's own, warned)."""
+    camera_info: Path | None = None
+    """The RGB camera's camera_info.yaml (wins over camera_hfov_deg)."""
+    output_width: str | int = "working"
+    """Camera view output width: working, input, or pixels (written to --write-bag)."""
+    alignment: Path | None = None
+    """An alignment YAML replacing the model's (another vehicle's rig)."""
+    rig_hfov_deg: float | None = None
+    """With ``alignment``: that rig's thermal field of view (None: the model's own)."""
 
 
 @dataclass
@@ -109,6 +123,7 @@ class _Work:
     log_ns: int
     frame_id: str
     blob: npt.NDArray[np.float32] | None = None
+    view: ViewPlan | None = None
     error: str | None = None
     thermal: npt.NDArray[Any] | None = None
     thermal_stamp_ns: int | None = None
@@ -197,9 +212,20 @@ class EvalResult:
         return result
 
 
-def open_synthesizer(model: str | Path | None, backend: str = "auto", device: str = "auto") -> Synthesizer:
-    """The Synthesizer for ``--model`` (``default`` or None: the embedded model)."""
-    return Synthesizer(None if model in (None, "", "default") else model, backend=backend, device=device)
+def open_synthesizer(
+    model: str | Path | None, backend: str = "auto", device: str = "auto", options: EvalOptions | None = None
+) -> Synthesizer:
+    """The Synthesizer for ``--model`` (``default`` or None: the embedded model) in the options' view."""
+    view: dict[str, Any] = {}
+    if options is not None:
+        view = {
+            "view": options.view,
+            "camera_hfov_deg": options.camera_hfov_deg,
+            "output_width": options.output_width,
+            "alignment": options.alignment,
+            "rig_hfov_deg": options.rig_hfov_deg,
+        }
+    return Synthesizer(None if model in (None, "", "default") else model, backend=backend, device=device, **view)
 
 
 # -- topics ---------------------------------------------------------------------------------------
@@ -243,8 +269,10 @@ class _Reader(threading.Thread):
         copy_all: bool,
         out: queue.Queue[Any],
         stop: threading.Event,
+        camera: CameraModel | None = None,
     ) -> None:
         super().__init__(name="evaluate-reader", daemon=True)
+        self.camera = camera
         # The synthetic image lives in the thermal camera's frame when there is one (for every frame alike).
         self.frame_id = source.first_frame_id(topics[1].name) if topics[1] is not None else ""
         self.source, self.plan, self.synth = source, plan, synth
@@ -377,9 +405,11 @@ class _Reader(threading.Thread):
         work = _Work(index, stamp, record.log_ns, "")
         try:
             msg = self.source.deserialize(record)
-            work.frame_id = self.frame_id or str(msg.header.frame_id)
             rgb, order = decode_rgb(msg, self.rgb.msgtype)
-            work.blob = self.synth.preprocess(rgb, order)
+            work.view = self.synth.plan(rgb.shape[1], rgb.shape[0], self.camera)
+            rig = work.view.view == "rig"  # the rig view is the thermal camera's; the camera view the RGB's
+            work.frame_id = (self.frame_id if rig else "") or str(msg.header.frame_id)
+            work.blob = self.synth.preprocess(rgb, order, work.view)
         except AlignmentError:
             raise  # every frame would fail the same way: stop and say why
         except (MessageError, DataError) as exc:
@@ -414,14 +444,15 @@ def _score(
     work: _Work, thermal: npt.NDArray[Any], synth: Synthesizer, options: EvalOptions, keep: bool
 ) -> FrameOutcome:
     """Normalise and score one synthesized frame (runs in a worker thread)."""
-    assert work.blob is not None
-    real = work.thermal
+    assert work.blob is not None and work.view is not None
+    # Real thermal shows the rig's thermal view: comparable with the rig view only.
+    real = work.thermal if work.view.view == "rig" else None
     if real is not None:
         h, w = real.shape[:2]
-        scoring.check_view((w, h), synth.output_size, options.thermal_topic or "")
+        scoring.check_view((w, h), work.view.output_size, options.thermal_topic or "")
         size = (w, h)
     else:
-        size = synth.output_size
+        size = (thermal.shape[1], thermal.shape[0])
     synthetic01 = scoring.normalised(scoring.to_size(thermal, size))
     baseline01 = scoring.normalised(scoring.to_size(scoring.baseline_from_blob(work.blob), size))
     real01 = scoring.normalised(real) if real is not None else None
@@ -450,6 +481,8 @@ def _score(
 def _unscored_reason(work: _Work, options: EvalOptions) -> str:
     if not options.thermal_topic:
         return "no real thermal topic"
+    if work.view is not None and work.view.view != "rig":
+        return "camera view: real thermal shows the rig's view, not this camera's"
     if work.thermal_error:
         return work.thermal_error
     return f"no real thermal frame within {options.slop:g} s"
@@ -554,7 +587,7 @@ def evaluate(options: EvalOptions, synthesizer: Synthesizer | None = None) -> Ev
         topics = _topics(source, options)
         rgb, thermal, mask = topics
         # The model loads after the topics are checked: a typo in a topic should not wait for an ONNX export.
-        synth = synthesizer or open_synthesizer(options.model, options.backend, options.device)
+        synth = synthesizer or open_synthesizer(options.model, options.backend, options.device, options)
         others = [(t.name, t.msgtype) for t in (thermal, mask) if t is not None]
         scans, scan_error = scan(
             source, (rgb.name, rgb.msgtype), others, options.max_frames, show_progress=options.show_progress
@@ -661,7 +694,8 @@ def _pipeline(
     t0_ns = plan.rgb.stamps[plan.frames[0]]
     items: queue.Queue[Any] = queue.Queue(maxsize=2 * batch_size + 16)  # bounds memory: a few frames ahead
     stop = threading.Event()
-    reader = _Reader(source, plan, synth, topics, copy_all=writer is not None, out=items, stop=stop)
+    camera = CameraModel.load_yaml(options.camera_info) if options.camera_info else None
+    reader = _Reader(source, plan, synth, topics, copy_all=writer is not None, out=items, stop=stop, camera=camera)
     extremes = _Extremes(EXTREMES)
     spread_samples: list[Sample] = []
     outcomes: list[FrameOutcome] = []
@@ -676,6 +710,7 @@ def _pipeline(
                     frame_id=work.frame_id,
                     thermal=outcome.thermal,
                     color=outcome.color,
+                    camera=work.view.camera if work.view is not None else None,
                 )
             else:
                 writer.skip(work.index)
@@ -710,10 +745,13 @@ def _pipeline(
             def run_batch() -> None:
                 if not batch:
                     return
-                out = network.run(np.concatenate([w.blob for w in batch if w.blob is not None]))
-                for work, net_out in zip(batch, out, strict=True):
-                    thermal = synth.postprocess(net_out)
-                    inflight.append((work, pool.submit(_score, work, thermal, synth, options, keep_images(work))))
+                # Frames of one size run together (a bag's camera may change mode mid-drive).
+                for shape in dict.fromkeys(w.blob.shape for w in batch if w.blob is not None):
+                    group = [w for w in batch if w.blob is not None and w.blob.shape == shape]
+                    out = network.run(np.concatenate([w.blob for w in group if w.blob is not None]))
+                    for work, net_out in zip(group, out, strict=True):
+                        thermal = synth.postprocess(net_out, work.view)
+                        inflight.append((work, pool.submit(_score, work, thermal, synth, options, keep_images(work))))
                 batch.clear()
 
             def drain(limit: int) -> Iterator[None]:
@@ -861,7 +899,7 @@ def _summary(
         doc["write_bag"] = {
             "path": str(writer.out),
             "storage": writer.storage,
-            "topics_added": ["/thermal_synth/image", "/thermal_synth/image_color"],
+            "topics_added": ["/thermal_synth/image", "/thermal_synth/camera_info", "/thermal_synth/image_color"],
             "messages": dict(sorted(writer.counts.items())),
             "not_copied": writer.skipped_topics,
         }

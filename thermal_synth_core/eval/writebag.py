@@ -30,14 +30,17 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.errors import BagError
 from thermal_synth_core.eval.bag import IMAGE, BagSource, Record
 
-__all__ = ["COLOR_TOPIC", "OUTPUT_STORAGES", "THERMAL_TOPIC", "SyntheticBagWriter", "output_storage"]
+__all__ = ["COLOR_TOPIC", "INFO_TOPIC", "OUTPUT_STORAGES", "THERMAL_TOPIC", "SyntheticBagWriter", "output_storage"]
 
 log = logging.getLogger(__name__)
 
 THERMAL_TOPIC: Final = "/thermal_synth/image"
+INFO_TOPIC: Final = "/thermal_synth/camera_info"
+CAMERA_INFO: Final = "sensor_msgs/msg/CameraInfo"
 COLOR_TOPIC: Final = "/thermal_synth/image_color"
 #: ``--write-storage`` values; ``auto`` keeps the input's rosbag2 storage (mcap for ROS 1 input).
 OUTPUT_STORAGES: Final = ("auto", "sqlite3", "mcap")
@@ -118,12 +121,13 @@ class SyntheticBagWriter:
         for conn in source.connections():
             self._add_input_connection(conn)
         self._thermal = self._writer.add_connection(THERMAL_TOPIC, IMAGE, typestore=self.store)
+        self._info = self._writer.add_connection(INFO_TOPIC, CAMERA_INFO, typestore=self.store)
         self._color = self._writer.add_connection(COLOR_TOPIC, IMAGE, typestore=self.store)
 
     # -- connections ---------------------------------------------------------------------------------
 
     def _add_input_connection(self, conn: Any) -> None:
-        if conn.topic in (THERMAL_TOPIC, COLOR_TOPIC):
+        if conn.topic in (THERMAL_TOPIC, INFO_TOPIC, COLOR_TOPIC):
             # An input that already has synthetic topics (an earlier output): ours replace them.
             log.warning("input topic %s is replaced by this run's synthetic output", conn.topic)
             self.skipped_topics.append(conn.topic)
@@ -190,9 +194,13 @@ class SyntheticBagWriter:
         frame_id: str,
         thermal: npt.NDArray[Any],
         color: npt.NDArray[np.uint8],
+        camera: CameraModel | None = None,
     ) -> None:
         """The synthetic outputs of frame ``index`` (at the RGB frame's recording time and header stamp)."""
         self._push(log_ns, self._thermal, self._image(stamp_ns, frame_id, thermal, self.encoding))
+        if camera is not None:
+            size = (thermal.shape[1], thermal.shape[0])
+            self._push(log_ns, self._info, self._camera_info(stamp_ns, frame_id, camera.scaled(size)))
         self._push(log_ns, self._color, self._image(stamp_ns, frame_id, color, "bgr8"))
         self.skip(index)
 
@@ -220,6 +228,25 @@ class SyntheticBagWriter:
             data=np.frombuffer(data.tobytes(), dtype=np.uint8),
         )
         return bytes(self.store.serialize_cdr(msg, IMAGE))
+
+    def _camera_info(self, stamp_ns: int, frame_id: str, camera: CameraModel) -> bytes:
+        types = self.store.types
+        stamp = types["builtin_interfaces/msg/Time"](sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000)
+        roi = types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False)
+        msg = types[CAMERA_INFO](
+            header=types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id),
+            height=camera.height,
+            width=camera.width,
+            distortion_model=camera.distortion_model or "plumb_bob",
+            d=np.asarray(camera.d, dtype=np.float64),
+            k=np.asarray(camera.k, dtype=np.float64),
+            r=np.asarray(camera.r, dtype=np.float64),
+            p=np.asarray(camera.p, dtype=np.float64),
+            binning_x=0,
+            binning_y=0,
+            roi=roi,
+        )
+        return bytes(self.store.serialize_cdr(msg, CAMERA_INFO))
 
     def _push(self, log_ns: int, conn: Any, raw: bytes) -> None:
         heapq.heappush(self._heap, (log_ns, self._seq, conn, raw))

@@ -177,12 +177,19 @@ def test_ros1_bag_is_evaluated_and_converted_for_write_bag(tmp_path: Path, small
             DRIVE_THERMAL: len(drive.stamps[DRIVE_THERMAL]),
             TEXT_TOPIC: 1,
             "/thermal_synth/image": 6,
+            "/thermal_synth/camera_info": 6,
             "/thermal_synth/image_color": 6,
         }
         conns = [c for c in reader.connections if c.topic == "/thermal_synth/image"]
         msgs: list[Any] = [reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages(connections=conns)]
         stamps = [m.header.stamp for m in msgs]
+        conns = [c for c in reader.connections if c.topic == "/thermal_synth/camera_info"]
+        infos: list[Any] = [reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages(connections=conns)]
     assert [s.sec * 1_000_000_000 + s.nanosec for s in stamps] == drive.stamps[DRIVE_RGB]
+    # One CameraInfo per image, same stamp, frame and size (the rig view: the thermal camera's).
+    assert [(i.header.stamp, i.header.frame_id, i.width, i.height) for i in infos] == [
+        (m.header.stamp, m.header.frame_id, m.width, m.height) for m in msgs
+    ]
     assert next((tmp_path / "ros2").glob("*.mcap"))  # ROS 1 input -> mcap unless asked otherwise
 
 

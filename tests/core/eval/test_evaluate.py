@@ -23,11 +23,13 @@ from tests.core.eval.conftest import (
 )
 from thermal_synth_core import imagemsg, metrics
 from thermal_synth_core.agc import agc_normalize
+from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.cli import main
 from thermal_synth_core.eval import COLOR_TOPIC, EvalOptions, EvalResult, evaluate
 from thermal_synth_core.eval import THERMAL_TOPIC as SYNTH_TOPIC
 from thermal_synth_core.eval.outputs import CSV_COLUMNS
 from thermal_synth_core.eval.scoring import baseline_from_blob
+from thermal_synth_core.eval.writebag import INFO_TOPIC
 from thermal_synth_core.infer import Synthesizer
 from thermal_synth_core.modelfile import file_sha256
 from thermal_synth_core.sync import pair_nearest
@@ -153,7 +155,7 @@ def test_write_bag_has_the_input_topics_plus_synthetic_ones_with_the_rgb_stamps(
         counts = {name: info.msgcount for name, info in reader.topics.items()}
         log_times = [t for _, t, _ in reader.messages()]
     source = {t["name"]: t["count"] for t in run.result.summary["bag"]["topics"]}
-    assert counts == {**source, SYNTH_TOPIC: FRAMES, COLOR_TOPIC: FRAMES}
+    assert counts == {**source, SYNTH_TOPIC: FRAMES, INFO_TOPIC: FRAMES, COLOR_TOPIC: FRAMES}
     assert log_times == sorted(log_times)
     rgb = _read_topic(run.bag, RGB_TOPIC)
     synthetic = _read_topic(run.bag_out, SYNTH_TOPIC)
@@ -165,6 +167,13 @@ def test_write_bag_has_the_input_topics_plus_synthetic_ones_with_the_rgb_stamps(
     assert (first.encoding, first.width, first.height) == ("mono8", 640, 512)
     assert {m.header.frame_id for _, m in synthetic} == {"thermal_camera"}  # the real thermal camera's frame
     assert (color[0][1].encoding, color[0][1].step) == ("bgr8", 640 * 3)
+    infos = _read_topic(run.bag_out, INFO_TOPIC)
+
+    def key(m: Any) -> tuple[int, str, int, int]:
+        return (imagemsg.stamp_ns(m.header), m.header.frame_id, m.width, m.height)
+
+    assert [key(i) for _, i in infos] == [key(m) for _, m in synthetic]
+    assert CameraModel.from_msg(infos[0][1]).hfov_deg == pytest.approx(run.synth.spec.fov.hfov_deg, abs=0.1)
     direct = run.synth(imagemsg.to_rgb8(rgb[0][1]))
     got = imagemsg.to_mono(first).astype(int)
     limit = 40 if run.bag.name.startswith("drive-mcap") else 1  # JPEG input vs. raw input
