@@ -97,6 +97,7 @@ setup(
             "node = thermal_synth_ros.bench:BENCHMARK",
             "startup = thermal_synth_ros.startup:BENCHMARK",
             "transports = thermal_synth_ros.transports_bench:BENCHMARK",
+            "views = thermal_synth_ros.views_bench:BENCHMARK",
         ],
     },
 )

@@ -247,7 +247,9 @@ def _camera_plan(
 
 
 def _scaled_size(size: Size, s: float, what: str) -> Size:
-    working = (max(1, round(size[0] * s)), max(1, round(size[1] * s)))
+    # The height follows the rounded width, so the aspect ratio is kept to half a pixel.
+    width = max(1, round(size[0] * s))
+    working = (width, max(1, round(width * size[1] / size[0])))
     if min(working) < MIN_WORKING_SIDE:
         raise DataError(
             f"at the model's angular scale {what} is only {working[0]}x{working[1]} pixels: its field of view is "
