@@ -72,10 +72,11 @@ class LinkMonitor:
         if silent < self.stall_after_s:
             state = "ok" if self._seen_any else "waiting"
             return LinkStatus(state, "", silent, matched, visible)
-        quiet = f"no frame on {self.topic} for {silent:.0f} s"
+        quiet = f"no frame on {self.topic} for {silent:.0f} s" + ("" if self._seen_any else " since start-up")
         if matched > 0:
+            stopped = "stopped publishing" if self._seen_any else "has not published yet"
             problem = (
-                f"{quiet} although {matched} publisher(s) are matched: the camera stopped publishing, or its "
+                f"{quiet} although {matched} publisher(s) are matched: the camera {stopped}, or its "
                 f"frames are lost on the way (large images need transports that carry them on both sides; "
                 f"this node uses {self.transports}); `ros2 topic hz {self.topic}` run with the camera's "
                 f"settings tells which"

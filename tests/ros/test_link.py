@@ -35,6 +35,8 @@ def test_visible_but_unmatched_and_matched_but_silent_are_different_problems() -
     assert status.state == "stalled"
     assert "1 publisher(s) are matched" in status.problem
     assert "ros2 topic hz /cam/image" in status.problem
+    # Nothing ever arrived: it is not said to have stopped (a camera matched but not yet publishing).
+    assert "since start-up" in status.problem and "has not published yet" in status.problem
 
 
 def test_frames_reset_the_clock_and_a_later_silence_is_measured_from_the_last_frame() -> None:
@@ -45,6 +47,7 @@ def test_frames_reset_the_clock_and_a_later_silence_is_measured_from_the_last_fr
     assert status.state == "stalled"
     assert status.silent_s == pytest.approx(5.0)
     assert "for 5 s" in status.problem
+    assert "stopped publishing" in status.problem and "since start-up" not in status.problem
     assert link.update(now=108.1, received=5, visible=1, matched=1).state == "ok"
 
 
