@@ -241,3 +241,34 @@ def test_cli_summary_line_names_the_headline_metrics(
     doc = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert doc["model"]["backend"].startswith("onnxruntime")
     assert doc["counts"]["planned"] == 4
+
+
+def test_camera_view_is_synthesised_and_written_but_not_scored_against_the_rigs_thermal(
+    drives: dict[str, Path], model_file: Path, tmp_path: Path
+) -> None:
+    options = EvalOptions(
+        bag=drives["sqlite3"],
+        rgb_topic=RGB_TOPIC,
+        thermal_topic=THERMAL_TOPIC,
+        out=tmp_path / "out",
+        write_bag=tmp_path / "bag",
+        samples=1,
+        model=model_file,
+        backend="torch",
+        view="camera",
+        camera_hfov_deg=60.0,
+        output_width="input",
+    )
+    result = evaluate(options)
+    assert result.frames == FRAMES and result.scored == 0
+    assert not result.summary["has_metrics"]
+    rows = list(csv.DictReader((tmp_path / "out" / "frames.csv").open()))
+    assert {r["status"] for r in rows} == {"camera view: real thermal shows the rig's view, not this camera's"}
+    rgb = _read_topic(drives["sqlite3"], RGB_TOPIC)[0][1]
+    images = _read_topic(tmp_path / "bag", SYNTH_TOPIC)
+    infos = _read_topic(tmp_path / "bag", INFO_TOPIC)
+    assert len(images) == len(infos) == FRAMES
+    first, info = images[0][1], infos[0][1]
+    assert (first.width, first.height) == (info.width, info.height) == (rgb.width, rgb.height)  # --output-width input
+    assert first.header.frame_id == info.header.frame_id == rgb.header.frame_id  # the RGB camera's view and frame
+    assert CameraModel.from_msg(info).hfov_deg == pytest.approx(60.0, abs=0.1)
