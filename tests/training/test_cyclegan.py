@@ -26,7 +26,7 @@ def test_cycle_loss_falls(prepared: Path, tmp_path: Path) -> None:
         "--config", "cyclegan", f"data.root={prepared}", f"out_dir={out}", "device=cpu", "steps=60",
         "model.generator=fast_unet", "model.ngf=8", "model.ndf=16", "loss.pool_size=10", "data.crop=[64,64]",
         "data.val_size=[64,64]", "data.val_max_frames=2", "data.workers=0", "log_every=10", "val_every=60",
-        "save_every=60", "image_every=60", "optim.lr=0.002", "amp=fp32",
+        "save_every=60", "image_every=60", "optim.lr=0.002", "amp=fp32", "threads=1",
     ]  # fmt: skip
     assert main(argv) == 0
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]

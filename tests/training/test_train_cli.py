@@ -99,3 +99,13 @@ def test_missing_config_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _run(["--config", "no_such_config"], capsys)
     assert code == 1
     assert "config file not found" in err
+
+
+def test_cpu_training_on_a_busy_cpu_with_several_threads_is_warned_about() -> None:
+    from thermal_synth_core.train.engine import cpu_contention_warning
+
+    assert cpu_contention_warning(threads=1, load=3.9, cores=2) is None  # one thread never spin-waits
+    assert cpu_contention_warning(threads=2, load=0.4, cores=2) is None  # a quiet machine
+    warning = cpu_contention_warning(threads=2, load=2.5, cores=2)
+    assert warning is not None
+    assert "load 2.5 on 2 cores" in warning and "threads=1" in warning
