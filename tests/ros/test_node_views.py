@@ -200,3 +200,25 @@ def test_two_nodes_in_namespaces_publish_only_on_their_own_topics(ros_domain_id:
         assert got["rear"].with_stamp(9, 0) is None and got["front"].with_stamp(10, 0) is None
         assert not root.snapshot()
         assert front.calls >= 1 and rear.calls >= 1
+
+
+def test_rig_view_publishes_the_real_thermal_cameras_info_when_it_arrives(ros_domain_id: int, probe: Any) -> None:
+    with running_node(ros_domain_id, None, {"view": "rig", "backend": "torch"}) as node:
+        images = Collector(probe, Image, "thermal/image")
+        infos = Collector(probe, CameraInfo, "thermal/camera_info")
+        pub = probe.create_publisher(Image, "rgb/image", RELIABLE)
+        pub_real = probe.create_publisher(CameraInfo, "real_thermal/camera_info", RELIABLE)
+        rgb = _street((900, 800))
+        # Before any real CameraInfo: a pinhole from the model's thermal field of view (45 deg, FLIR ADAS).
+        publish_until(pub, rclpy_image(rgb, "rgb8", stamp=(20, 0)), lambda: images.with_stamp(20, 0), timeout=60)
+        pinhole = CameraModel.from_msg(wait_for(lambda: infos.with_stamp(20, 0), 10, "camera_info"))
+        assert pinhole.size == (640, 512) and pinhole.hfov_deg == pytest.approx(45.0, abs=0.1)
+        # The real thermal camera's CameraInfo, calibrated at twice the resolution: fitted to 640x512.
+        real = CameraModel.from_matrices((1280, 1024), [1500.0, 0, 650.0, 0, 1500.0, 500.0, 0, 0, 1], [0.1] * 5)
+        publish_until(pub_real, _info(real, (21, 0)), lambda: node._real_camera is not None)
+        publish_until(pub, rclpy_image(rgb, "rgb8", stamp=(22, 0)), lambda: images.with_stamp(22, 0), timeout=60)
+        got = CameraModel.from_msg(wait_for(lambda: infos.with_stamp(22, 0), 10, "camera_info"))
+        assert got.size == (640, 512)
+        assert np.allclose(got.k, real.scaled((640, 512)).k)
+        assert got.d == real.d
+        assert node._info_source == "real thermal CameraInfo"
