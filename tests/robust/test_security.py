@@ -276,7 +276,8 @@ def test_engines_are_deserialised_only_through_the_checked_cache() -> None:
         "thermal_synth_core/infer/backends/tensorrt_backend.py",
     ]
     backend = (REPO / "thermal_synth_core/infer/backends/tensorrt_backend.py").read_text()
-    assert "engine_cache_path(self.key, cache_dir())" in backend
+    assert "path = engine_cache_path(key, cache_dir())" in backend  # one engine per input size, each checked
+    assert "load_or_build_engine(\n                    key, path," in backend
     export = (REPO / "thermal_synth_core/cli/export.py").read_text()
     assert "data = build_engine(" in export
     assert "engine = deserializer()(data)" in export
