@@ -14,21 +14,26 @@ DESCRIPTION = """\
 Estimate or check the RGB -> thermal alignment of a fixed camera rig.
 
   align estimate  one transform for the rig, from many frame pairs, automatically
-                  (edges both cameras see, coarse-to-fine search, ECC refinement,
-                  robust combination across frames), or from hand-picked points
+                  (edge orientation both cameras see, coarse search, joint
+                  refinement over all frames), or from hand-picked points
   align check     overlays (edges, checkerboard blend) and a contact sheet to look at
 """
 
 ESTIMATE = """\
 Estimate one RGB -> thermal transform for a rig from many frame pairs.
 
-Works on structure both cameras see (gradient magnitude after local contrast
-normalisation): a coarse-to-fine search over scale and offset summed over
-several frames, ECC refinement per frame, then a robust combination that
-rejects frames disagreeing with the others. Writes a YAML file with the 3x3
-matrix, the RGB size it refers to, the thermal size, the method, and quality
-figures (frames used/rejected, per-frame residual median/max/spread in thermal
-pixels, ECC correlation).
+Works on structure both cameras see (gradient orientation after local contrast
+normalisation, blind to which side of an edge is brighter): a search over
+scale, small rotation and offset summed over several frames, then a joint
+refinement in which every frame votes on the shift of each image region, coarse
+to fine, and a check of each frame against the result (a frame agrees when its
+own matched regions sit within 1 thermal px of it; frames far off are left out).
+Perspective is kept only when the frames agree on it. Writes a YAML file with
+the 3x3 matrix, the RGB size it refers to, the thermal size, the method, and
+quality figures (frames used/agreeing, per-frame residual median/max/spread in
+thermal pixels, correlation). Warns when the evidence is weak (few frames agree, a
+flat search score, perspective above noise the frames do not agree on);
+--strict turns those warnings into a failure.
 
 With --points CSV (lines rgb_x,rgb_y,thermal_x,thermal_y, in pixels of the RGB
 image at its full size and of the thermal image) the transform is fitted to
@@ -76,6 +81,12 @@ def register(sub: Any) -> None:
         "--max-frames", type=positive_int, default=60, metavar="N", help="frame pairs to sample for the estimate"
     )
     est.add_argument("--seed", type=int, default=0, help="seed for the frame sample")
+    est.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1, nothing written) when the evidence is weak: few frames agree, a flat search score, "
+        "or perspective the frames do not agree on",
+    )
 
     chk = add_command(actions, "check", "render overlays to inspect an alignment", CHECK, run_check)
     chk.add_argument("--root", required=True, metavar="DIR", help="dataset root")
@@ -118,9 +129,11 @@ def _dataset_sizes(root: str, fmt: str) -> tuple[tuple[int, int], tuple[int, int
 
 def run_estimate(args: argparse.Namespace) -> int:
     """Handler: estimate (or fit to points) and write the alignment YAML."""
+    from rich.markup import escape
+
     from thermal_synth_core.align.estimate import FrameFit, estimate_from_dataset
     from thermal_synth_core.align.points import alignment_from_points, read_points
-    from thermal_synth_core.errors import ThermalSynthError
+    from thermal_synth_core.errors import AlignmentError, ThermalSynthError
     from thermal_synth_core.ui import console, summary
 
     if args.points is None and (args.root is None or args.format is None):
@@ -150,16 +163,25 @@ def run_estimate(args: argparse.Namespace) -> int:
         args.root, args.format, model=args.model, max_frames=args.max_frames, seed=args.seed, on_frame=report
     )
     a = result.alignment
-    a.save(args.out)
     q = a.quality
     rejected = [f for f in result.frames if f.matrix is not None and not f.inlier]
     for f in rejected:
         console.print(f"[yellow]rejected {f.key}: residual {f.residual_px:.2f} px from the consensus[/]")
+    for warning in result.warnings:
+        console.print(f"[yellow]weak evidence: {escape(warning)}[/]")
+    if args.strict and result.warnings:
+        raise AlignmentError(
+            f"align estimate --strict: the evidence is weak ({len(result.warnings)} warning(s) above); "
+            f"{args.out} not written (run without --strict to write it anyway, then inspect it with 'align check')"
+        )
+    a.save(args.out)
     summary(
         f"align estimate: {a.rgb_size[0]}x{a.rgb_size[1]} RGB -> {a.thermal_size[0]}x{a.thermal_size[1]} thermal, "
         f"{q['rgb_px_per_thermal_px']:.3f} RGB px per thermal px; {int(q['frames_inliers'])}/{int(q['frames'])} "
         f"frames agree (residual median {q['residual_median_px']:.2f} px, max {q['residual_max_px']:.2f} px, "
-        f"spread {q['residual_spread_px']:.2f} px) -> {args.out}"
+        f"spread {q['residual_spread_px']:.2f} px)"
+        + (f", {len(result.warnings)} weak-evidence warning(s)" if result.warnings else "")
+        + f" -> {args.out}"
     )
     return 0
 

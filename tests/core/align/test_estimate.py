@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from thermal_synth_core.align import Alignment
-from thermal_synth_core.align.estimate import FramePair, edge_features, estimate_alignment, estimate_from_dataset
+from thermal_synth_core.align.estimate import (
+    FramePair,
+    edge_features,
+    estimate_alignment,
+    estimate_from_dataset,
+    weak_evidence,
+)
 from thermal_synth_core.cli import main
 from thermal_synth_core.errors import AlignmentError, DataError
 
@@ -20,12 +26,10 @@ def test_estimate_recovers_known_transform(
 ) -> None:
     root = synth_v1 if layout == "flir-v1" else synth_v2
     out = tmp_path / "alignment.yaml"
-    assert (
-        main(["align", "estimate", "--root", str(root), "--format", layout, "--out", str(out), "--max-frames", "10"])
-        == 0
-    )
+    argv = ["align", "estimate", "--root", str(root), "--format", layout, "--out", str(out), "--max-frames", "10"]
+    assert main([*argv, "--strict"]) == 0  # good evidence: --strict passes
     summary = capsys.readouterr().out
-    assert "frames agree" in summary and str(out) in summary
+    assert "frames agree" in summary and str(out) in summary and "weak-evidence" not in summary
     est = Alignment.load(out)
     truth = Alignment.load(root / "ground_truth_alignment.yaml")
     assert est.rgb_size == truth.rgb_size and est.thermal_size == truth.thermal_size
@@ -106,3 +110,27 @@ def test_perspective_kept_only_when_frames_agree_on_it(perspective: float) -> No
     kept = result.alignment.quality["perspective_significant"] == 1.0
     assert kept == (perspective > 0)
     assert ("affine kept" in result.alignment.method) == (perspective == 0)
+
+
+def test_weak_evidence_names_each_weakness() -> None:
+    good = {"frames": 40.0, "frames_inliers": 36.0, "coarse_peak_ratio": 2.0, "perspective_px": 0.2}
+    assert weak_evidence(good) == []
+    assert any("only 12 of 40 frames agree" in w for w in weak_evidence({**good, "frames_inliers": 12.0}))
+    assert any("only 2 of 3 frames" in w for w in weak_evidence({**good, "frames": 3.0, "frames_inliers": 2.0}))
+    assert any("score is flat" in w for w in weak_evidence({**good, "coarse_peak_ratio": 1.02}))
+    noisy = {**good, "perspective_px": 1.4, "perspective_significant": 0.0}
+    assert any("do not agree on" in w for w in weak_evidence(noisy))
+    real = {**good, "perspective_px": 3.0, "perspective_significant": 1.0}
+    assert weak_evidence(real, "homography") == []
+    assert any("a similarity cannot represent" in w for w in weak_evidence(real, "similarity"))
+
+
+def test_estimate_warns_on_featureless_frames() -> None:
+    rng = np.random.default_rng(3)
+    pairs = [
+        FramePair(f"s/{i}", rng.random((240, 320)).astype(np.float32), rng.random((192, 256)).astype(np.float32))
+        for i in range(4)
+    ]
+    result = estimate_alignment(pairs, model="affine")  # unrelated noise: an answer, flagged as unsupported
+    assert any("only 0 of 4 frames agree" in w for w in result.warnings)
+    assert all(f.error and "too little structure" in f.error for f in result.frames)
