@@ -26,7 +26,7 @@ import yaml
 
 from thermal_synth_core.align.transform import ASPECT_TOLERANCE, scale_matrix
 from thermal_synth_core.errors import DataError
-from thermal_synth_core.fileio import atomic_write_text
+from thermal_synth_core.fileio import atomic_write_text, read_yaml
 
 __all__ = ["IDENTITY_R", "MAX_SIDE", "CameraModel", "focal_from_hfov", "hfov_from_focal"]
 
@@ -309,10 +309,5 @@ class CameraModel:
     def load_yaml(cls, path: str | Path) -> CameraModel:
         """Read a ``camera_info.yaml`` file."""
         path = Path(path)
-        if not path.is_file():
-            raise DataError(f"camera info file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}: not a valid camera_info YAML: {exc}") from exc
+        data = read_yaml(path, DataError, f"camera info file not found: {path}", "camera_info")
         return cls.from_yaml_dict(data, source=str(path))

@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "remove_partials"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "read_yaml",
+    "remove_partials",
+]
 
 
 @contextlib.contextmanager
@@ -103,3 +110,15 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def read_yaml(path: Path, error: type[Exception], missing: str, kind: str) -> Any:
+    """The parsed YAML of ``path``; ``error(missing)`` when it is no file, ``error`` naming ``kind`` when unparsable."""
+    import yaml
+
+    if not path.is_file():
+        raise error(missing)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        raise error(f"{path}: not a valid {kind} YAML: {exc}") from exc

@@ -27,7 +27,7 @@ import numpy.typing as npt
 import yaml
 
 from thermal_synth_core.errors import AlignmentError
-from thermal_synth_core.fileio import atomic_write_text
+from thermal_synth_core.fileio import atomic_write_text, read_yaml
 
 __all__ = ["ASPECT_TOLERANCE", "MAX_SIDE", "Alignment", "scale_matrix"]
 
@@ -212,13 +212,8 @@ class Alignment:
     def load(cls, path: str | Path) -> Alignment:
         """Read a YAML file written by :meth:`save` (or by hand)."""
         path = Path(path)
-        if not path.is_file():
-            raise AlignmentError(f"alignment file not found: {path} (create one with 'thermal-synth align estimate')")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-            raise AlignmentError(f"{path}: not a valid alignment YAML: {exc}") from exc
-        return cls.from_dict(data, source=str(path))
+        missing = f"alignment file not found: {path} (create one with 'thermal-synth align estimate')"
+        return cls.from_dict(read_yaml(path, AlignmentError, missing, "alignment"), source=str(path))
 
 
 def _size(value: Any) -> Size:
