@@ -241,7 +241,9 @@ def replay(
                 clock_pub = node.create_publisher(Clock, "/clock", clock_qos)
             player = _Player(reader, used, publishers, converters, clock_pub, total)
             stop = stop or threading.Event()
-            _wait_for_subscribers(node, publishers.values(), delay, stop)
+            # /clock too: a use_sim_time node whose clock subscription matched late would stamp in the wrong time.
+            waited = [*publishers.values(), *([clock_pub] if clock_pub is not None else [])]
+            _wait_for_subscribers(node, waited, delay, stop)
             start = time.monotonic()
             try:
                 while not stop.is_set():
