@@ -324,6 +324,14 @@ def resolve_alignment(
         return shipped, "auto: shipped with the dataset"
     if layout.coregistered:
         return _coregistered_alignment(records), "auto: co-registered cameras"
+    if not any(rec.paired for rec in records):
+        thermal_only = sum(1 for rec in records if rec.rgb is None)
+        raise AlignmentError(
+            f"--alignment auto needs RGB/thermal frame pairs to estimate the rig's alignment from, and {opts.root} "
+            f"has none ({thermal_only} thermal-only and {len(records) - thermal_only} RGB-only frames): pass "
+            "--alignment FILE with the rig's alignment (from 'thermal-synth align estimate' on paired frames of "
+            "the same rig)"
+        )
     from thermal_synth_core.align.estimate import estimate_from_dataset
 
     log.info("estimating the RGB -> thermal alignment from %s (pass --alignment FILE to skip)", opts.root)
