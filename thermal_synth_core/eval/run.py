@@ -27,7 +27,7 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -478,11 +478,15 @@ def _score(
     return outcome
 
 
+#: Why a frame in the camera view is not scored (also the summary's note when no frame was in the rig view).
+CAMERA_VIEW_UNSCORED = "camera view: real thermal shows the rig's view, not this camera's"
+
+
 def _unscored_reason(work: _Work, options: EvalOptions) -> str:
     if not options.thermal_topic:
         return "no real thermal topic"
     if work.view is not None and work.view.view != "rig":
-        return "camera view: real thermal shows the rig's view, not this camera's"
+        return CAMERA_VIEW_UNSCORED
     if work.thermal_error:
         return work.thermal_error
     return f"no real thermal frame within {options.slop:g} s"
@@ -796,9 +800,16 @@ def _pipeline(
     return outcomes, samples, reader
 
 
-def _why_unscored(options: EvalOptions, thermal: TopicInfo | None, reasons: dict[str, str]) -> str:
+def _why_unscored(
+    options: EvalOptions, thermal: TopicInfo | None, reasons: dict[str, str], rows: Sequence[Mapping[str, Any]]
+) -> str:
     if thermal is None:
         return "no real thermal topic was given (--thermal-topic)"
+    if rows and all(r["status"] == CAMERA_VIEW_UNSCORED for r in rows):
+        return (
+            "every frame was synthesised in the camera view (the RGB camera's own view), which real thermal frames "
+            "do not show; to score against the thermal camera, use --view rig with this rig's alignment (--alignment)"
+        )
     if "thermal" in reasons:
         return f"the real thermal frames could not be used ({reasons['thermal']})"
     if "rgb" in reasons:
@@ -837,7 +848,7 @@ def _summary(
         "complete": read_error is None,
         "error": str(read_error) if read_error is not None else None,
         "has_metrics": bool(scored),
-        "note": None if scored else "no metrics could be computed: " + _why_unscored(options, thermal, reasons),
+        "note": None if scored else "no metrics could be computed: " + _why_unscored(options, thermal, reasons, rows),
         "model": {
             "path": str(synth.model_path),
             "sha256": file_sha256(synth.model_path),
