@@ -5,8 +5,10 @@ RoadScene's own registration is not exact (measured: thermal ~0.993x the RGB,
 :mod:`tests.core.align.realdata`). So the rigs are checked twice:
 
 * **re-registered** pairs (each pair's own error measured by ECC and undone
-  before re-shooting): the truth is the nominal rig, up to ECC's per-pair error;
-  the acceptance figure (at most 1 thermal px) is asserted here;
+  before re-shooting; pairs whose registration ECC cannot measure, dark night
+  pairs where it diverges, are left out): the truth is the nominal rig, up to
+  ECC's per-pair error; the acceptance figures (at most 1 thermal px, three
+  quarters of the frames agreeing) are asserted here;
 * pairs **as registered**: against the nominal rig (which includes the data's
   own ~2 px error at the RGB corners), against the rig composed with the data's
   average registration (independent ECC measure), and against the rig composed
@@ -23,7 +25,8 @@ import numpy as np
 import pytest
 
 from tests.core.align import realdata
-from tests.core.align.realdata import IDENTITY, RIGS, Rig, calibrated_truth, frame_pairs, needs_roadscene, pick
+from tests.core.align.realdata import IDENTITY, RIGS, Rig, calibrated_truth, frame_pairs, pick
+from tests.real_data import needs_roadscene
 from thermal_synth_core.align import Alignment
 from thermal_synth_core.align.check import check_alignment
 from thermal_synth_core.align.estimate import EstimateResult, estimate_alignment
@@ -58,14 +61,14 @@ def reregistered(names: list[str]) -> tuple[list[str], list[np.ndarray]]:
 @pytest.mark.parametrize("rig", RIGS, ids=[r.name for r in RIGS])
 def test_estimate_recovers_real_rigs_within_a_pixel(rig: Rig, reregistered: tuple[list[str], list[np.ndarray]]) -> None:
     kept, regs = reregistered
-    assert len(kept) >= 0.9 * FRAMES
+    assert len(kept) >= 0.7 * FRAMES  # ECC measures most pairs' own registration; dark ones it cannot
     result = estimate_alignment(frame_pairs(rig, kept, regs), "homography")
     est = result.alignment
     assert rig.truth().corner_error(est) <= 1.0
     assert _rotation_deg(est.as_array()) == pytest.approx(rig.rotation_deg, abs=0.1)
     assert "affine kept" in est.method  # a similarity rig: no perspective fitted
-    # Night frames with too little RGB structure cannot agree; most of the others do.
-    assert est.quality["frames_inliers"] >= 0.6 * len(kept)
+    # Three quarters of the frames agree within 1 px (a few night frames have too little RGB structure).
+    assert est.quality["frames_inliers"] >= 0.75 * len(kept)
 
 
 @pytest.mark.parametrize("rig", RIGS, ids=[r.name for r in RIGS])
