@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
-from thermal_synth_core.cli._common import parse_size, positive_int
+from thermal_synth_core.argtypes import parse_size, positive_int
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.ui import summary
 from thermal_synth_ros.dds import configure_dds, describe_transports, teardown_watchdog

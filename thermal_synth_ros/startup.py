@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from thermal_synth_core.bench import Benchmark, write_result
-from thermal_synth_core.cli._common import positive_int
+from thermal_synth_core.argtypes import positive_int
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import progress, summary
 from thermal_synth_ros.dds import free_domain_id, stop_child, transport_environ

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from thermal_synth_core.bench import Benchmark, write_result
-from thermal_synth_core.cli._common import parse_size, positive_int
+from thermal_synth_core.argtypes import parse_size, positive_int
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import progress, summary
 from thermal_synth_ros.dds import TRANSPORT_CHOICES, free_domain_id, transport_environ

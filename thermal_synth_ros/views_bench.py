@@ -28,7 +28,7 @@ import numpy as np
 
 from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
 from thermal_synth_core.camera import CameraModel
-from thermal_synth_core.cli._common import parse_size, positive_float, positive_int
+from thermal_synth_core.argtypes import parse_size, positive_float, positive_int
 from thermal_synth_core.data.synth.render import render_rgb
 from thermal_synth_core.data.synth.world import random_layout
 from thermal_synth_core.errors import BackendError

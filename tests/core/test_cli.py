@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from thermal_synth_core.cli import build_parser, main
-from thermal_synth_core.cli._common import parse_size
+from thermal_synth_core.argtypes import parse_size
 
 DESIGN_COMMANDS = [
     "prepare",

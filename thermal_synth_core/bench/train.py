@@ -60,7 +60,7 @@ STATS: Final = ("p50", "mean", "best")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    from thermal_synth_core.cli._common import non_negative_int, positive_int
+    from thermal_synth_core.argtypes import non_negative_int, positive_int
 
     parser.add_argument("--arch", choices=[*ARCHS, "all"], default="all", help="which GAN to time")
     parser.add_argument("--size", type=positive_int, default=256, metavar="N", help="square crop side in pixels")
