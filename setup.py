@@ -94,10 +94,10 @@ setup(
         ],
         # ROS 2 benchmarks plug into `thermal-synth bench` the same way.
         "thermal_synth.benchmarks": [
-            "node = thermal_synth_ros.bench:BENCHMARK",
-            "startup = thermal_synth_ros.startup:BENCHMARK",
-            "transports = thermal_synth_ros.transports_bench:BENCHMARK",
-            "views = thermal_synth_ros.views_bench:BENCHMARK",
+            "node = thermal_synth_ros.cli:NODE_BENCHMARK",
+            "startup = thermal_synth_ros.cli:STARTUP_BENCHMARK",
+            "transports = thermal_synth_ros.cli:TRANSPORTS_BENCHMARK",
+            "views = thermal_synth_ros.cli:VIEWS_BENCHMARK",
         ],
     },
 )

@@ -1,7 +1,7 @@
 """CLI commands that need ROS 2, plugged into ``thermal-synth`` via entry points.
 
-Registering a command must not import rclpy (``--help`` works without ROS 2);
-the handlers import what they need when they run.
+Registering a command must not import rclpy (``--help`` works without ROS 2):
+the handlers live in :mod:`thermal_synth_ros.cli_handlers`, imported when a command runs.
 """
 
 from __future__ import annotations
@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from thermal_synth_core.cli._common import add_command, parse_size, positive_float, positive_int
+from thermal_synth_core.cli.common import BenchmarkSpec, add_command, parse_size, positive_float, positive_int
+from thermal_synth_ros.dds import STARTUP_CHOICES, TRANSPORT_CHOICES
+
+#: The handlers, imported only when a command runs (they import rclpy).
+HANDLERS = "thermal_synth_ros.cli_handlers"
 
 REPLAY = """\
 Publish a recorded bag onto live ROS 2 topics, keeping the recorded header stamps,
@@ -54,7 +58,7 @@ The embedded model was trained on procedural scenes only: it is a demonstration.
 
 def register_replay(sub: Any) -> None:
     """Add ``thermal-synth replay``."""
-    p = add_command(sub, "replay", "publish a bag onto live ROS 2 topics (needs ROS 2)", REPLAY, _replay)
+    p = add_command(sub, "replay", "publish a bag onto live ROS 2 topics (needs ROS 2)", REPLAY, f"{HANDLERS}:replay")
     p.add_argument(
         "--bag", required=True, metavar="PATH", help="rosbag2 folder, .mcap or .db3 file, or ROS 1 .bag file"
     )
@@ -74,28 +78,9 @@ def register_replay(sub: Any) -> None:
     )
 
 
-def _replay(args: argparse.Namespace) -> int:
-    from thermal_synth_core.ui import summary
-    from thermal_synth_ros.dds import configure_dds
-    from thermal_synth_ros.replay import replay
-
-    transports = configure_dds()
-    result = replay(
-        args.bag, rate=args.rate, loop=args.loop, clock=args.clock, topics=args.topics, delay=max(0.0, args.delay)
-    )
-    how = "interrupted after" if result.interrupted else "replayed"
-    skipped = f"; skipped {', '.join(result.skipped)} (type not available)" if result.skipped else ""
-    summary(
-        f"{how} {result.published} messages on {len(result.topics)} topics in {result.seconds:.1f} s "
-        f"({result.loops} pass{'es' if result.loops != 1 else ''}, rate {args.rate:g}"
-        f"{', /clock' if args.clock else ''}, {transports}){skipped}"
-    )
-    return 0
-
-
 def register_demo(sub: Any) -> None:
     """Add ``thermal-synth demo``."""
-    p = add_command(sub, "demo", "the whole system on the embedded model (needs ROS 2)", DEMO, _demo)
+    p = add_command(sub, "demo", "the whole system on the embedded model (needs ROS 2)", DEMO, f"{HANDLERS}:demo")
     p.add_argument("--out", default="demo_out", metavar="DIR", help="output folder")
     p.add_argument("--frames", type=positive_int, default=80, metavar="N", help="RGB frames in the drive (10 Hz)")
     p.add_argument(
@@ -109,29 +94,88 @@ def register_demo(sub: Any) -> None:
     )
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from thermal_synth_core.ui import summary
-    from thermal_synth_ros.demo import DemoOptions, run_demo
-
-    result = run_demo(
-        DemoOptions(
-            out=Path(args.out),
-            frames=args.frames,
-            rgb_size=args.rgb_size,
-            seed=args.seed,
-            model=None if args.model == "default" else args.model,
-            backend=args.backend,
-            domain_id=args.domain_id,
-        )
+def _node_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="", metavar="PATH", help="model file (default: the embedded model)")
+    parser.add_argument("--backend", default="auto", help="inference backend")
+    parser.add_argument("--frames", type=positive_int, default=100, metavar="N", help="end-to-end frames to time")
+    parser.add_argument(
+        "--domain-id",
+        type=int,
+        default=97,
+        metavar="ID",
+        help="ROS_DOMAIN_ID to run on (the other-process floor runs on ID+100, or ID-100 above 132)",
     )
-    m = result.metrics
-    summary(
-        f"demo: {result.frames_synthesised} frames synthesised live (latency p50 {result.latency_ms_p50:.0f} ms); "
-        f"warm-region score model {m.get('model_warm_iou', float('nan')):.3f} vs grayscale "
-        f"{m.get('baseline_warm_iou', float('nan')):.3f}; open {result.report}, {result.contact_sheet} "
-        f"and the node's output bag {result.output_bag} "
-        f"({result.seconds:.0f} s)"
+
+
+def _startup_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs", type=positive_int, default=50, metavar="N", help="starts per transport configuration")
+    p.add_argument(
+        "--transports",
+        nargs="+",
+        default=list(STARTUP_CHOICES),
+        metavar="NAME",
+        help=f"configurations, taking turns: {', '.join(STARTUP_CHOICES)} (default: both)",
     )
-    return 0
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="a start without a frame by then failed")
+    p.add_argument("--bound", type=float, default=15.0, metavar="S", help="the time to first frame reported against")
+
+
+def _transports_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--choices",
+        nargs="+",
+        default=list(TRANSPORT_CHOICES),
+        metavar="NAME",
+        help=f"from {', '.join(TRANSPORT_CHOICES)} (default: all)",
+    )
+    p.add_argument("--frames", type=positive_int, default=60, metavar="N", help="frames sent per pair")
+    p.add_argument("--size", type=parse_size, default=(1920, 1080), metavar="WxH", help="frame size (rgb8)")
+    p.add_argument(
+        "--match-timeout", type=float, default=10.0, metavar="S", help="a pair not matched by then never matched"
+    )
+
+
+def _views_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="", metavar="PATH", help="model file (default: the embedded model)")
+    parser.add_argument("--backend", default="auto", help="inference backend")
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=parse_size,
+        default=[(1280, 720), (1920, 1080)],
+        metavar="WxH",
+        help="camera frame sizes",
+    )
+    parser.add_argument(
+        "--hfov", type=positive_float, default=90.0, metavar="DEG", help="the cameras' horizontal field of view"
+    )
+    parser.add_argument("--frames", type=positive_int, default=30, metavar="N", help="end-to-end frames per size")
+    parser.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID (default: a free one)")
+
+
+# The ROS 2 benchmarks of ``thermal-synth bench`` (entry-point group ``thermal_synth.benchmarks``):
+# their modules import rclpy, so they are named here and imported only when one runs.
+NODE_BENCHMARK = BenchmarkSpec(
+    "node",
+    "ROS 2 node: end-to-end latency vs. in-process model; conversion + publish cost per frame",
+    _node_arguments,
+    "thermal_synth_ros.bench:_run",
+)
+STARTUP_BENCHMARK = BenchmarkSpec(
+    "startup",
+    "fresh node + camera processes: time to the first synthetic frame, per Fast DDS transport choice",
+    _startup_arguments,
+    "thermal_synth_ros.startup:_run",
+)
+TRANSPORTS_BENCHMARK = BenchmarkSpec(
+    "transports",
+    "Fast DDS transport choices: which publisher/subscriber pairs carry large frames, and how many arrive",
+    _transports_arguments,
+    "thermal_synth_ros.transports_bench:_run",
+)
+VIEWS_BENCHMARK = BenchmarkSpec(
+    "views",
+    "camera view on 1280x720 and 1920x1080 cameras: Synthesizer vs. plain approaches, node end-to-end",
+    _views_arguments,
+    "thermal_synth_ros.views_bench:_run",
+)

@@ -156,6 +156,8 @@ TRANSPORT_CHOICES: dict[str, dict[str, str]] = {
     "LARGE_DATA": {ENV_VAR: "LARGE_DATA"},
     "default": {},
 }
+#: The transport choices ``bench startup`` takes turns with (names of :data:`TRANSPORT_CHOICES`).
+STARTUP_CHOICES = ("profile", "LARGE_DATA")
 
 
 def transport_environ(choice: str, domain_id: int) -> dict[str, str]:

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from thermal_synth_core.cli import build_parser, main
 from thermal_synth_core.argtypes import parse_size
+from thermal_synth_core.cli import build_parser, main
 
 DESIGN_COMMANDS = [
     "prepare",
@@ -93,8 +93,10 @@ def test_parse_size_rejects(text: str) -> None:
 def test_bench_all_reports_a_failing_benchmark_and_runs_the_rest(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from thermal_synth_core.bench import Benchmark
+    import types
+
     from thermal_synth_core.cli import bench as bench_cli
+    from thermal_synth_core.cli.common import BenchmarkSpec
     from thermal_synth_core.errors import ThermalSynthError
 
     ran: list[str] = []
@@ -106,7 +108,14 @@ def test_bench_all_reports_a_failing_benchmark_and_runs_the_rest(
         ran.append(args.out)
         return {}
 
-    fake = [Benchmark("broken", "", lambda p: None, fails), Benchmark("fine", "", lambda p: None, works)]
+    module = types.ModuleType("fake_benchmarks")
+    module.fails = fails  # type: ignore[attr-defined]
+    module.works = works  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_benchmarks", module)
+    fake = [
+        BenchmarkSpec("broken", "", lambda p: None, "fake_benchmarks:fails"),
+        BenchmarkSpec("fine", "", lambda p: None, "fake_benchmarks:works"),
+    ]
     monkeypatch.setattr(bench_cli, "benchmarks", lambda: fake)
     assert bench_cli._run_all(argparse.Namespace(out="somewhere", quick=True)) == 1
     assert ran == ["somewhere"]

@@ -29,7 +29,7 @@ from thermal_synth_core.cli import (
     prepare,
     synth_data,
 )
-from thermal_synth_core.cli._common import Registrar, register_unavailable
+from thermal_synth_core.cli.common import Registrar, register_unavailable
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import console, setup_logging
 

@@ -14,16 +14,16 @@ from typing import Any
 
 from rich.markup import escape
 
-from thermal_synth_core.bench import Benchmark, evaluate, infer, prepare, train
-from thermal_synth_core.cli._common import add_command
+from thermal_synth_core.argtypes import non_negative_int, positive_int
+from thermal_synth_core.cli.common import BenchmarkSpec, add_command
 from thermal_synth_core.errors import ThermalSynthError
+from thermal_synth_core.names import INFER_BENCH_ARCHS, TRAIN_MODES
 from thermal_synth_core.ui import console, summary
 
 log = logging.getLogger(__name__)
 
 PLUGIN_GROUP = "thermal_synth.benchmarks"
 
-CORE_BENCHMARKS: tuple[Benchmark, ...] = (infer.BENCHMARK, train.BENCHMARK, prepare.BENCHMARK, evaluate.BENCHMARK)
 
 DESCRIPTION = """\
 Benchmarks of the hot paths, each compared with the plain approach in the same run:
@@ -41,7 +41,102 @@ Results go to --out as JSON (one file per benchmark).
 """
 
 
-def benchmarks() -> list[Benchmark]:
+def _infer_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--archs",
+        nargs="+",
+        default=list(INFER_BENCH_ARCHS),
+        metavar="ARCH",
+        help="generators to time (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=None,
+        metavar="B",
+        help="backends to time (default: torch and onnxruntime on the CPU, plus tensorrt/torch-cuda when present)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=None, metavar="S", help="timing budget per cell (default 6, quick 1.5)"
+    )
+
+
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--arch", choices=[*TRAIN_MODES, "all"], default="all", help="which GAN to time")
+    parser.add_argument("--size", type=positive_int, default=256, metavar="N", help="square crop side in pixels")
+    parser.add_argument("--batch", type=positive_int, default=1, metavar="N", help="images per iteration (both loops)")
+    parser.add_argument(
+        "--iters",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="timed iterations per loop (default: pix2pix 20, cyclegan 4; with --quick 3 and 2)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="untimed iterations per loop after the first (default 1; 2 with --compile)",
+    )
+    parser.add_argument("--compile", action="store_true", help="ours with torch.compile (compile time is reported)")
+    parser.add_argument(
+        "--device", choices=["cpu", "cuda", "auto"], default="auto", help="where to train (auto: CUDA when present)"
+    )
+    parser.add_argument(
+        "--threads", type=non_negative_int, default=0, metavar="N", help="CPU threads (default 0: PyTorch's default)"
+    )
+    parser.add_argument("--ngf", type=positive_int, default=64, metavar="N", help="generator width (the configs' 64)")
+    parser.add_argument(
+        "--ndf", type=positive_int, default=64, metavar="N", help="discriminator width (the configs' 64)"
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N", help="weights and data seed")
+
+
+def _prepare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frames", type=int, default=40, metavar="N", help="synthetic FLIR v1 frames to prepare")
+    parser.add_argument("--repeat", type=int, default=2, metavar="N", help="runs per worker count (best counts)")
+
+
+def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frames", type=int, default=60, metavar="N", help="RGB frames in the synthetic drive")
+    parser.add_argument("--rounds", type=int, default=3, metavar="N", help="alternating rounds (plain, ours)")
+    parser.add_argument(
+        "--model", default="default", metavar="M", help="model file, or 'default' (embedded; a stand-in if absent)"
+    )
+    parser.add_argument("--backend", default="onnxruntime", metavar="B", help="inference backend (CPU figures)")
+
+
+#: The core benchmarks; their modules (torch and all) are imported only when one runs.
+CORE_BENCHMARKS: tuple[BenchmarkSpec, ...] = (
+    BenchmarkSpec(
+        "infer",
+        "inference latency per backend/resolution/architecture",
+        _infer_arguments,
+        "thermal_synth_core.bench.infer:_run",
+    ),
+    BenchmarkSpec(
+        "train",
+        "training iterations/s vs. a plain loop written like the original",
+        _train_arguments,
+        "thermal_synth_core.bench.train:_run",
+    ),
+    BenchmarkSpec(
+        "prepare",
+        "prepare throughput with 1 and 2 workers",
+        _prepare_arguments,
+        "thermal_synth_core.bench.prepare:_run",
+    ),
+    BenchmarkSpec(
+        "evaluate",
+        "offline evaluation frames/s: pipelined evaluate vs. the plain per-frame loop",
+        _evaluate_arguments,
+        "thermal_synth_core.bench.evaluate:_run",
+    ),
+)
+
+
+def benchmarks() -> list[BenchmarkSpec]:
     """Core benchmarks followed by plug-ins (e.g. the ROS 2 node benchmark)."""
     found = list(CORE_BENCHMARKS)
     for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
@@ -70,9 +165,9 @@ def register(sub: Any) -> None:
     _add_common(a)
 
 
-def _runner(bench: Benchmark) -> Any:
+def _runner(bench: BenchmarkSpec) -> Any:
     def handler(args: argparse.Namespace) -> int:
-        bench.run(args)
+        bench.resolve()(args)
         return 0
 
     return handler
@@ -89,7 +184,7 @@ def _run_all(args: argparse.Namespace) -> int:
         bench_args = parser.parse_args(["--out", args.out, *(["--quick"] if args.quick else [])])
         console.rule(f"bench {bench.name}")
         try:
-            bench.run(bench_args)
+            bench.resolve()(bench_args)
             done.append(bench.name)
         except ThermalSynthError as exc:
             console.print(f"[bold red]bench {bench.name} failed:[/] {escape(str(exc))}", soft_wrap=True)

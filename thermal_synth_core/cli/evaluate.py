@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 from typing import Any
 
-from thermal_synth_core.cli._common import add_command, add_view_arguments, positive_float, positive_int, view_options
+from thermal_synth_core.cli.common import add_command, add_view_arguments, positive_float, positive_int
+from thermal_synth_core.names import BACKENDS, COLORMAPS, OUTPUT_STORAGES
+
+#: The handler, imported only when the command runs.
+HANDLER = "thermal_synth_core.cli.handlers.evaluate:run"
 
 DESCRIPTION = """\
 Evaluate a model on a rosbag2 (sqlite3 or mcap) or ROS 1 bag, without a ROS
@@ -43,12 +45,14 @@ Example:
 
 def register(sub: Any) -> None:
     """Add this command to the ``thermal-synth`` subparsers."""
-    from thermal_synth_core.eval.writebag import OUTPUT_STORAGES
-    from thermal_synth_core.infer.backends import list_backends
-    from thermal_synth_core.infer.colormap import list_colormaps
-
-    backends = ["auto", *list_backends()]
-    p = add_command(sub, "evaluate", "model vs. real thermal (and grayscale) on a bag", DESCRIPTION, run)
+    backends = ["auto", *BACKENDS]
+    p = add_command(
+        sub,
+        "evaluate",
+        "model vs. real thermal (and grayscale) on a bag",
+        DESCRIPTION,
+        HANDLER,
+    )
     p.add_argument("--bag", required=True, metavar="PATH", help="rosbag2 folder, .mcap/.db3 file, or ROS 1 .bag")
     p.add_argument("--model", default="default", metavar="M", help="model file, or 'default' for the embedded model")
     p.add_argument("--rgb-topic", required=True, metavar="T", help="RGB topic (sensor_msgs/Image or CompressedImage)")
@@ -98,70 +102,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--colormap",
         default="ironbow",
-        choices=list_colormaps(),
+        choices=list(COLORMAPS),
         metavar="C",
-        help=f"colour map of the samples and /thermal_synth/image_color: {', '.join(list_colormaps())}",
+        help=f"colour map of the samples and /thermal_synth/image_color: {', '.join(list(COLORMAPS))}",
     )
 
     add_view_arguments(p)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Evaluate and print the one-line summary."""
-    from thermal_synth_core.eval import EvalOptions, evaluate
-    from thermal_synth_core.eval.outputs import REPORT_FILE
-    from thermal_synth_core.eval.scoring import HEADLINE
-    from thermal_synth_core.ui import summary
-
-    mask = None if str(args.mask_topic).lower() == "none" else args.mask_topic
-    options = EvalOptions(
-        bag=Path(args.bag),
-        rgb_topic=args.rgb_topic,
-        out=Path(args.out),
-        model=args.model,
-        backend=args.backend,
-        device=args.device,
-        thermal_topic=args.thermal_topic,
-        mask_topic=mask,
-        write_bag=Path(args.write_bag) if args.write_bag else None,
-        write_storage=args.write_storage,
-        max_frames=args.max_frames,
-        slop=args.slop,
-        samples=max(0, args.samples),
-        colormap=args.colormap,
-        **_view(args),
-    )
-    result = evaluate(options)
-    doc = result.summary
-    fps = doc["timing"].get("frames_per_s") or 0.0
-    where = f"-> {Path(args.out) / REPORT_FILE}" + (f", bag {result.bag_out}" if result.bag_out else "")
-    if not doc["has_metrics"]:
-        summary(f"evaluate: {result.frames} frames synthesized; {doc['note']} ({fps:.1f} frames/s) {where}")
-        return 0
-    figures = []
-    for key in HEADLINE:
-        entry = result.aggregate.get(key)
-        if entry:
-            winner = {"model": "model better", "baseline": "grayscale better"}.get(entry["winner"], "tie")
-            figures.append(
-                f"{entry['label']} model {entry['model']['mean']:.3f} vs grayscale {entry['baseline']['mean']:.3f}"
-                f" ({winner})"
-            )
-    summary(
-        f"evaluate: {result.frames} frames, {result.scored} compared with real thermal; "
-        f"{'; '.join(figures)}; {fps:.1f} frames/s {where}"
-    )
-    return 0
-
-
-def _view(args: argparse.Namespace) -> dict[str, Any]:
-    """The EvalOptions fields of the view flags."""
-    chosen = view_options(args)
-    return {
-        "view": chosen["view"],
-        "camera_hfov_deg": chosen["camera_hfov_deg"],
-        "output_width": chosen["output_width"],
-        "camera_info": Path(args.camera_info) if args.camera_info else None,
-        "alignment": Path(args.alignment) if args.alignment else None,
-        "rig_hfov_deg": chosen["rig_hfov_deg"],
-    }

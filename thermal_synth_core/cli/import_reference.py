@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-from thermal_synth_core.cli._common import add_command, parse_size, positive_int
+from thermal_synth_core.cli.common import add_command, parse_size, positive_int
+from thermal_synth_core.names import REFERENCE_ARCHS
 
-REFERENCE_ARCHS = ("unet_128", "unet_256", "unet_512", "resnet_6blocks", "resnet_9blocks")
+#: The handler, imported only when the command runs.
+HANDLER = "thermal_synth_core.cli.handlers.import_reference:run"
 
 DESCRIPTION = """\
 Turn a generator checkpoint saved by the original pytorch-CycleGAN-and-pix2pix
@@ -48,7 +49,7 @@ def register(sub: Any) -> None:
         "import-reference",
         "original pix2pix/CycleGAN checkpoint -> model file",
         DESCRIPTION,
-        run,
+        HANDLER,
     )
     p.add_argument(
         "--checkpoint",
@@ -115,31 +116,3 @@ def register(sub: Any) -> None:
         help="horizontal field of view in degrees (0-180) of the full thermal frames the checkpoint was trained "
         "on (default: 45, the FLIR ADAS thermal camera)",
     )
-
-
-def run(args: argparse.Namespace) -> int:
-    """Convert the checkpoint and print a one-line summary."""
-    from thermal_synth_core.models.reference import import_reference
-    from thermal_synth_core.ui import summary
-
-    spec = import_reference(
-        args.checkpoint,
-        args.out,
-        arch=args.arch,
-        ngf=args.ngf,
-        norm=args.norm,
-        input_nc=args.input_nc,
-        output_nc=args.output_nc,
-        use_dropout=args.dropout,
-        mode=args.mode,
-        input_size=args.input_size,
-        output_size=args.output_size,
-        output_bits=args.output_bits,
-        thermal_hfov=args.thermal_hfov,
-    )
-    w, h = spec.input_size
-    summary(
-        f"import-reference: wrote {args.out} ({spec.arch}, ngf {args.ngf}, {args.norm} norm, "
-        f"{'dropout' if spec.arch_kwargs.get('use_dropout') else 'no dropout'}, mode {spec.run_mode}, runs at {w}x{h})"
-    )
-    return 0

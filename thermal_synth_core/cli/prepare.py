@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 from typing import Any
 
-from thermal_synth_core.cli._common import add_command, parse_size, positive_int
-from thermal_synth_core.data.layouts import FORMATS
+from thermal_synth_core.cli.common import add_command, parse_size, positive_int
+from thermal_synth_core.names import DATASET_FORMATS
+
+#: The handler, imported only when the command runs.
+HANDLER = "thermal_synth_core.cli.handlers.prepare:run"
 
 DESCRIPTION = """\
 Pair RGB and thermal frames of a dataset, warp each RGB frame into the thermal
@@ -43,9 +44,15 @@ Example:
 
 def register(sub: Any) -> None:
     """Add this command to the ``thermal-synth`` subparsers."""
-    p = add_command(sub, "prepare", "raw dataset -> aligned training pairs + manifest", DESCRIPTION, run)
+    p = add_command(
+        sub,
+        "prepare",
+        "raw dataset -> aligned training pairs + manifest",
+        DESCRIPTION,
+        HANDLER,
+    )
     p.add_argument("--root", required=True, metavar="DIR", help="dataset root as downloaded (e.g. FLIR_ADAS_1_3)")
-    p.add_argument("--format", required=True, metavar="FORMAT", help=f"dataset layout: {', '.join(FORMATS)}")
+    p.add_argument("--format", required=True, metavar="FORMAT", help=f"dataset layout: {', '.join(DATASET_FORMATS)}")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory for aligned pairs and manifest.json")
     p.add_argument(
         "--alignment",
@@ -96,28 +103,3 @@ def register(sub: Any) -> None:
         "in manifest.json and the trained model; overrides the format's preset (default: the preset; pairs: "
         "45, with a warning)",
     )
-
-
-def run(args: argparse.Namespace) -> int:
-    """Handler: prepare the dataset and print the summary line."""
-    from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
-    from thermal_synth_core.ui import summary
-
-    result = prepare_dataset(
-        PrepareOptions(
-            root=Path(args.root),
-            fmt=args.format,
-            out=Path(args.out),
-            alignment=args.alignment,
-            size=args.size,
-            thermal_bits=args.thermal_bits,
-            workers=args.workers,
-            include_unpaired=args.include_unpaired,
-            overwrite=args.overwrite,
-            estimate_frames=args.estimate_frames,
-            seed=args.seed,
-            thermal_hfov=args.thermal_hfov,
-        )
-    )
-    summary(result.summary())
-    return 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-import shutil
-from pathlib import Path
 from typing import Any
 
-from thermal_synth_core.cli._common import add_command, parse_size, positive_float, positive_int
+from thermal_synth_core.cli.common import add_command, parse_size, positive_float, positive_int
+from thermal_synth_core.names import SYNTH_LAYOUTS
+
+#: The handler, imported only when the command runs.
+HANDLER = "thermal_synth_core.cli.handlers.synth_data:run"
 
 DESCRIPTION = """\
 Generate paired RGB + thermal street scenes for tests and the demo. The mapping
@@ -40,11 +41,15 @@ Examples:
 
 def register(sub: Any) -> None:
     """Add this command to the ``thermal-synth`` subparsers."""
-    p = add_command(sub, "synth-data", "procedural paired RGB/thermal scenes (tests, demo)", DESCRIPTION, run)
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory (the bag folder for --layout bag)")
-    p.add_argument(
-        "--layout", required=True, choices=("flir-v1", "flir-v2", "pairs", "bag"), help="folder layout to mimic"
+    p = add_command(
+        sub,
+        "synth-data",
+        "procedural paired RGB/thermal scenes (tests, demo)",
+        DESCRIPTION,
+        HANDLER,
     )
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (the bag folder for --layout bag)")
+    p.add_argument("--layout", required=True, choices=SYNTH_LAYOUTS, help="folder layout to mimic")
     p.add_argument("--n", type=positive_int, default=100, metavar="N", help="number of frames (RGB frames for bag)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
     p.add_argument(
@@ -87,54 +92,3 @@ def register(sub: Any) -> None:
         action="store_true",
         help="replace --out if it holds an earlier synth-data output (anything else is never deleted)",
     )
-
-
-def _prepare_out(out: Path, force: bool) -> None:
-    from thermal_synth_core.data.synth.folders import INFO_FILE
-    from thermal_synth_core.errors import DataError
-
-    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
-        return
-    if not force:
-        raise DataError(
-            f"{out} is not empty; choose a new --out or pass --force to replace an earlier synth-data output"
-        )
-    if not (out / INFO_FILE).is_file():
-        raise DataError(f"{out} is not a synth-data output ({INFO_FILE} missing); refusing to delete it")
-    shutil.rmtree(out)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Handler: generate the data and print the summary line."""
-    from thermal_synth_core.data.synth import SynthOptions, generate
-    from thermal_synth_core.ui import summary
-
-    out = Path(args.out)
-    _prepare_out(out, args.force)
-    options = SynthOptions(
-        layout=args.layout,
-        n=args.n,
-        seed=args.seed,
-        rgb_size=args.rgb_size,
-        thermal_size=args.size,
-        night_fraction=args.night_fraction,
-        missing_fraction=args.missing_fraction,
-        odd_fraction=args.odd_fraction,
-        workers=args.workers,
-        storage=args.storage,
-        compressed=args.compressed,
-        rgb_rate=args.rgb_rate,
-        thermal_rate=args.thermal_rate,
-    )
-    r = generate(out, options)
-    if r.layout == "bag":
-        summary(
-            f"synth-data bag ({r.extra['storage']}): {r.rgb_frames} RGB and {r.thermal_frames} thermal frames, "
-            f"{r.extra['segments']} segments ({r.extra['nights']} at night) -> {r.out}"
-        )
-    else:
-        summary(
-            f"synth-data {r.layout}: {r.thermal_frames} thermal and {r.rgb_frames} RGB frames, {r.pairs} pairs at a "
-            f"covered size -> {r.out} (ground truth: {r.out / 'ground_truth_alignment.yaml'})"
-        )
-    return 0

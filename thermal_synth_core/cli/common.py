@@ -1,16 +1,29 @@
-"""Pieces shared by the CLI command modules: types, argument parsers, the unavailable-plug-in handler."""
+"""What every command's parser is built with, and the plug-in API of ``thermal-synth``.
+
+A command module (``thermal_synth_core.cli.<name>`` or a plug-in such as
+``thermal_synth_ros.cli``) builds its parser from light modules only and names
+its handler as ``"package.module:function"``: :func:`add_command` wraps that in
+a :class:`LazyHandler`, which imports the module when the command runs. So
+listing the commands or printing a command's ``--help`` imports neither torch
+nor OpenCV, ONNX Runtime or rclpy.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from thermal_synth_core.argtypes import non_negative_int, parse_size, positive_float, positive_int
 from thermal_synth_core.errors import ThermalSynthError
+from thermal_synth_core.names import VIEWS
 
 __all__ = [
+    "BenchmarkSpec",
     "Handler",
+    "LazyHandler",
     "Registrar",
     "SubParsers",
     "add_command",
@@ -20,7 +33,6 @@ __all__ = [
     "positive_float",
     "positive_int",
     "register_unavailable",
-    "view_options",
 ]
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -28,15 +40,71 @@ Handler: TypeAlias = Callable[[argparse.Namespace], int]
 Registrar: TypeAlias = Callable[[Any], None]
 
 
-def add_command(sub: Any, name: str, help_text: str, description: str, handler: Handler) -> argparse.ArgumentParser:
-    """Add one subcommand whose ``--help`` shows ``description`` verbatim and defaults."""
+@dataclass(frozen=True)
+class LazyHandler:
+    """A handler named ``"package.module:function"``, imported when the command runs (not when it is listed)."""
+
+    target: str
+
+    def __post_init__(self) -> None:
+        module, sep, function = self.target.partition(":")
+        if not sep or not module or not function:
+            raise ValueError(f"handler {self.target!r} is not of the form 'package.module:function'")
+
+    def resolve(self) -> Handler:
+        """Import the module and return the handler function."""
+        module, _, function = self.target.partition(":")
+        handler: Handler = getattr(importlib.import_module(module), function)
+        return handler
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        """Run the handler."""
+        return self.resolve()(args)
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """One benchmark of ``thermal-synth bench``: its flags, and its run function named lazily.
+
+    Core benchmarks are listed in :mod:`thermal_synth_core.cli.bench`; ROS 2 ones plug in
+    through the ``thermal_synth.benchmarks`` entry-point group (``thermal_synth_ros.cli``).
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    #: ``"package.module:function"``: ``args -> result`` (the result is also written as JSON by the benchmark).
+    run: str
+
+    def __post_init__(self) -> None:
+        LazyHandler(self.run)  # checks the form of the name
+
+    def resolve(self) -> Callable[[argparse.Namespace], object]:
+        """Import the benchmark's module and return its run function."""
+        module, _, function = self.run.partition(":")
+        run: Callable[[argparse.Namespace], object] = getattr(importlib.import_module(module), function)
+        return run
+
+
+def add_command(
+    sub: Any, name: str, help_text: str, description: str, handler: Handler | str
+) -> argparse.ArgumentParser:
+    """Add one subcommand whose ``--help`` shows ``description`` verbatim and defaults.
+
+    Args:
+        sub: the subparsers to add to.
+        name: the command's name.
+        help_text: one line for the command list.
+        description: the command's ``--help`` text, kept as written.
+        handler: ``args -> exit code``, or its ``"package.module:function"`` name, imported when the command runs.
+    """
     parser: argparse.ArgumentParser = sub.add_parser(
         name,
         help=help_text,
         description=description,
         formatter_class=_HelpFormatter,
     )
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=LazyHandler(handler) if isinstance(handler, str) else handler)
     return parser
 
 
@@ -65,8 +133,6 @@ def register_unavailable(sub: Any, name: str, error: BaseException) -> None:
 
 def add_view_arguments(p: argparse.ArgumentParser) -> None:
     """--view, --camera-hfov, --camera-info, --output-width, --alignment, --rig-hfov (shared with evaluate)."""
-    from thermal_synth_core.infer.view import VIEWS
-
     g = p.add_argument_group("output view")
     g.add_argument("--view", default="auto", choices=VIEWS, help="rig, camera or auto (see the description)")
     g.add_argument(
@@ -101,16 +167,3 @@ def add_view_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DEG",
         help="with --alignment: that rig's thermal horizontal field of view (default: the model's)",
     )
-
-
-def view_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The Synthesizer keyword arguments of :func:`add_view_arguments`' flags (checked)."""
-    from thermal_synth_core.infer.view import parse_output_width
-
-    return {
-        "view": args.view,
-        "camera_hfov_deg": args.camera_hfov,
-        "output_width": parse_output_width(args.output_width),
-        "alignment": args.alignment,
-        "rig_hfov_deg": args.rig_hfov,
-    }

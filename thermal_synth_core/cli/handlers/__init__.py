@@ -1,0 +1,1 @@
+"""Command handlers: ``args -> exit code``, imported only when their command runs (see ``cli.common``)."""
