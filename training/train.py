@@ -26,6 +26,7 @@ from rich.markup import escape
 from thermal_synth_core.config import load_config
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.train.config import TrainConfig
+from thermal_synth_core.train.engine import train
 from thermal_synth_core.ui import console, setup_logging, summary
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -63,8 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         cfg = load_config(TrainConfig, resolve_config_path(args.config), args.overrides)
-        from thermal_synth_core.train.engine import train
-
         result = train(cfg)
     except ThermalSynthError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)

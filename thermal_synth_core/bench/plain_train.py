@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
 
 import torch
 from torch import nn
@@ -28,6 +28,7 @@ from torch import nn
 from thermal_synth_core.train.cyclegan import match_channels
 from thermal_synth_core.train.image_pool import ImagePool
 from thermal_synth_core.train.losses import GANLoss
+from thermal_synth_core.train.stream import Batch
 
 __all__ = ["PRINT_FREQ", "PlainCycleGAN", "PlainLoop", "PlainModel", "PlainPix2Pix", "set_requires_grad"]
 
@@ -51,7 +52,7 @@ class PlainModel:
         self.device = device
         self.losses: dict[str, torch.Tensor] = {}
 
-    def set_input(self, batch: dict[str, Any]) -> None:
+    def set_input(self, batch: Batch) -> None:
         """Move the batch to the device."""
         raise NotImplementedError
 
@@ -102,7 +103,7 @@ class PlainPix2Pix(PlainModel):
         """G and D."""
         return {"G": self.net_g, "D": self.net_d}
 
-    def set_input(self, batch: dict[str, Any]) -> None:
+    def set_input(self, batch: Batch) -> None:
         """RGB is domain A, thermal domain B."""
         self.real_a = batch["rgb"].to(self.device)
         self.real_b = batch["thermal"].to(self.device)
@@ -177,7 +178,7 @@ class PlainCycleGAN(PlainModel):
         """The two generators and the two discriminators."""
         return {"G_A": self.net_g_a, "G_B": self.net_g_b, "D_A": self.net_d_a, "D_B": self.net_d_b}
 
-    def set_input(self, batch: dict[str, Any]) -> None:
+    def set_input(self, batch: Batch) -> None:
         """RGB is domain A, thermal domain B (drawn independently: unpaired)."""
         self.real_a = batch["rgb"].to(self.device)
         self.real_b = batch["thermal"].to(self.device)
@@ -251,7 +252,7 @@ class PlainLoop:
         self.total_iters = 0
         self.printed: dict[str, float] = {}
 
-    def step(self, batch: dict[str, Any]) -> None:
+    def step(self, batch: Batch) -> None:
         """One iteration; the losses are read back as floats on the visualiser's schedule."""
         self.total_iters += self.batch_size
         self.model.set_input(batch)

@@ -34,16 +34,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Literal, Never, NotRequired, TypedDict, cast
 
+import torch
+from rich.table import Table
+from torch import nn
+from tqdm import tqdm
+
+from thermal_synth_core.argtypes import non_negative_int, positive_int
 from thermal_synth_core.bench import Benchmark, write_result
-
-if TYPE_CHECKING:  # torch is imported when the benchmark runs, not when the CLI starts
-    import torch
-    from torch import nn
-    from tqdm import tqdm
-
-    from thermal_synth_core.train.config import TrainConfig
+from thermal_synth_core.bench.plain_train import PRINT_FREQ, PlainCycleGAN, PlainLoop, PlainModel, PlainPix2Pix
+from thermal_synth_core.errors import ConfigError, TrainingError
+from thermal_synth_core.models import build_discriminator, build_generator, count_parameters
+from thermal_synth_core.train.allocator import keep_freed_memory
+from thermal_synth_core.train.config import DataConfig, LossConfig, ModelConfig, TrainConfig
+from thermal_synth_core.train.cyclegan import CycleGANTask
+from thermal_synth_core.train.distributed import resolve_device
+from thermal_synth_core.train.pix2pix import Pix2PixTask
+from thermal_synth_core.train.stream import Batch
+from thermal_synth_core.train.task import Task, uses_channels_last
+from thermal_synth_core.ui import console, summary
 
 ARCHS: Final = ("pix2pix", "cyclegan")
 #: Target on the 2-core development CPU (issue #5): ours / plain iterations/s for Pix2Pix, equal numerics.
@@ -60,8 +70,6 @@ STATS: Final = ("p50", "mean", "best")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    from thermal_synth_core.argtypes import non_negative_int, positive_int
-
     parser.add_argument("--arch", choices=[*ARCHS, "all"], default="all", help="which GAN to time")
     parser.add_argument("--size", type=positive_int, default=256, metavar="N", help="square crop side in pixels")
     parser.add_argument("--batch", type=positive_int, default=1, metavar="N", help="images per iteration (both loops)")
@@ -93,15 +101,179 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N", help="weights and data seed")
 
 
+# -- the documents: what the workers reply and what train.json holds -------------------------------
+
+#: One network: its class, parameter count and initial weights' checksum (``class`` is a keyword).
+NetworkInfo = TypedDict("NetworkInfo", {"class": str, "parameters": int, "checksum": float})
+
+
+class ProcessInfo(TypedDict):
+    """How a worker's process is set up (threads; on the CPU whether freed memory is kept)."""
+
+    threads: int
+    keeps_freed_memory: NotRequired[bool]
+
+
+class LoopFeatures(TypedDict):
+    """What a loop does that matters for speed, in words and flags (``process`` is added by its worker)."""
+
+    step: str
+    memory_format: str
+    amp: str
+    grad_scaler: bool
+    torch_compile: bool
+    fused_adam: bool
+    adam: NotRequired[str]
+    zero_grad: str
+    discriminators_frozen_during_G_step: bool
+    host_syncs: str
+    lr_schedule: str
+    process: NotRequired[ProcessInfo]
+
+
+class SizeSettings(TypedDict):
+    """The keyword arguments of :func:`bench_config` besides the architecture."""
+
+    size: int
+    batch: int
+    ngf: int
+    ndf: int
+    compile_: bool
+    seed: int
+
+
+class WorkerSettings(TypedDict):
+    """What the parent tells each worker process when it starts."""
+
+    threads: int
+    device: str
+    config: SizeSettings
+
+
+class BuildReply(TypedDict):
+    """A worker's reply to ``("build", arch)``."""
+
+    networks: dict[str, NetworkInfo]
+    features: LoopFeatures
+    numerics: str
+
+
+class FirstReply(TypedDict):
+    """A worker's reply to ``("first",)``: the first iteration's time and losses."""
+
+    seconds: float
+    losses: dict[str, float]
+
+
+class FirstIterationLosses(TypedDict):
+    """Both loops' first-iteration losses and how far apart they are."""
+
+    ours: dict[str, float]
+    plain: dict[str, float]
+    compared: list[str]
+    max_abs_diff: float
+    max_rel_diff: float
+
+
+class TimingStats(TypedDict):
+    """One loop's iteration times (:func:`_stats`)."""
+
+    it_per_s_p50: float
+    it_per_s_mean: float
+    it_per_s_best: float
+    ms_per_it_p50: float
+    ms_per_it_mean: float
+    ms_per_it_best: float
+    cpu_s_per_it_mean: float
+    n: int
+    samples_ms: list[float]
+
+
+class LoopResult(TimingStats):
+    """One loop's figures in an architecture's result."""
+
+    first_iteration_s: float
+    numerics: str
+    features: LoopFeatures
+
+
+class Ratio(TypedDict):
+    """Ours over plain in iterations/s: paired turns, and each statistic of :data:`STATS`."""
+
+    paired_median: float
+    p50: float
+    mean: float
+    best: float
+    paired: list[float]
+
+
+class ArchResult(TypedDict):
+    """One architecture's entry of ``results``."""
+
+    arch: str
+    generator: str
+    discriminator: str
+    norm: str
+    gan_mode: str
+    size: list[int]
+    batch: int
+    ngf: int
+    ndf: int
+    networks: dict[str, dict[str, NetworkInfo]]
+    same_networks: bool
+    first_iteration_losses: FirstIterationLosses
+    ours: LoopResult
+    plain: LoopResult
+    ratio_ours_over_plain: Ratio
+    equal_numerics: bool
+
+
+#: One judged target (``pass`` is a keyword).
+Target = TypedDict(
+    "Target",
+    {"name": str, "value": float, "p50_value": float, "mean_value": float, "needs": float, "pass": bool},
+)
+
+
+class RunSettings(TypedDict):
+    """The run's settings as ``train.json`` records them."""
+
+    archs: list[str]
+    size: list[int]
+    batch: int
+    device: str
+    threads: int
+    compile: bool
+    warmup: int
+    block: int
+    seed: int
+
+
+class BenchTrainResult(TypedDict):
+    """``train.json`` (besides the benchmark name and environment that :func:`write_result` adds)."""
+
+    quick: bool
+    settings: RunSettings
+    load_average_at_start: list[float]
+    load_average_at_end: list[float]
+    method: str
+    note: str
+    results: list[ArchResult]
+    targets: list[Target]
+
+
+# -- the two loops ------------------------------------------------------------------------------------
+
+
 @dataclass
 class _Loop:
     """One contender: a step over a batch, and what it reports."""
 
     name: str
-    step: Callable[[dict[str, Any]], None]
+    step: Callable[[Batch], None]
     first_losses: Callable[[], dict[str, float]]
     networks: dict[str, nn.Module]
-    features: dict[str, Any]
+    features: LoopFeatures
     numerics: str
 
 
@@ -109,38 +281,28 @@ def bench_config(
     arch: str, *, size: int, batch: int, ngf: int = 64, ndf: int = 64, compile_: bool = False, seed: int = 0
 ) -> TrainConfig:
     """The training config of ``arch`` as shipped (training/configs/ARCH.yaml), at the benchmark's size."""
-    from thermal_synth_core.train.config import DataConfig, LossConfig, ModelConfig, TrainConfig
 
-    common: dict[str, Any] = {
-        "batch_size": batch,
-        "seed": seed,
-        "device": "auto",
-        "amp": "auto",
-        "channels_last": True,
-        "compile": compile_,
-        "log_every": LOG_EVERY,
-        "data": DataConfig(crop=(size, size)),
-    }
+    def config(mode: Literal["pix2pix", "cyclegan"], model: ModelConfig, loss: LossConfig) -> TrainConfig:
+        return TrainConfig(
+            mode=mode, model=model, loss=loss, batch_size=batch, seed=seed, device="auto", amp="auto",
+            channels_last=True, compile=compile_, log_every=LOG_EVERY, data=DataConfig(crop=(size, size)),
+        )  # fmt: skip
+
     if arch == "pix2pix":
         model = ModelConfig(generator="unet_256", ngf=ngf, norm="batch", dropout=True, ndf=ndf, norm_d="batch")
-        loss = LossConfig(gan_mode="vanilla", lambda_l1=100.0)
-        return TrainConfig(mode="pix2pix", model=model, loss=loss, **common)
+        return config("pix2pix", model, LossConfig(gan_mode="vanilla", lambda_l1=100.0))
     model = ModelConfig(generator="resnet_9blocks", ngf=ngf, norm="instance", dropout=False, ndf=ndf, norm_d="instance")
     loss = LossConfig(gan_mode="lsgan", lambda_l1=0.0, lambda_cycle=10.0, lambda_identity=0.5, pool_size=50)
-    return TrainConfig(mode="cyclegan", model=model, loss=loss, **common)
+    return config("cyclegan", model, loss)
 
 
 def _checksum(net: nn.Module) -> float:
     """Sum of every weight and buffer (float64): equal sums say the two loops start from the same weights."""
-    import torch
-
     with torch.no_grad():
         return float(sum(t.double().sum().item() for t in net.state_dict().values() if t.is_floating_point()))
 
 
-def _describe_networks(nets: dict[str, nn.Module]) -> dict[str, dict[str, Any]]:
-    from thermal_synth_core.models import count_parameters
-
+def _describe_networks(nets: dict[str, nn.Module]) -> dict[str, NetworkInfo]:
     return {
         name: {"class": type(net).__name__, "parameters": count_parameters(net), "checksum": _checksum(net)}
         for name, net in nets.items()
@@ -149,19 +311,13 @@ def _describe_networks(nets: dict[str, nn.Module]) -> dict[str, dict[str, Any]]:
 
 def _ours(cfg: TrainConfig, device: torch.device) -> _Loop:
     """Our training step, as the engine calls it, plus the engine's per-step loss bookkeeping."""
-    import torch
-
-    from thermal_synth_core.train.cyclegan import CycleGANTask
-    from thermal_synth_core.train.pix2pix import Pix2PixTask
-    from thermal_synth_core.train.task import Task, uses_channels_last
-
     torch.manual_seed(cfg.seed)
     task: Task = Pix2PixTask(cfg, device) if cfg.mode == "pix2pix" else CycleGANTask(cfg, device)
     running: dict[str, torch.Tensor] = {}
     last: dict[str, torch.Tensor] = {}
     count = 0
 
-    def step(batch: dict[str, Any]) -> None:
+    def step(batch: Batch) -> None:
         nonlocal running, count, last
         losses = task.train_step(batch)
         for k, v in losses.items():
@@ -172,10 +328,11 @@ def _ours(cfg: TrainConfig, device: torch.device) -> _Loop:
             running = {}
 
     opt = next(iter(task.optimizers.values()))
-    features = {
+    amp = str(task.amp_dtype).replace("torch.", "") if task.amp_dtype is not None else "off (fp32)"
+    features: LoopFeatures = {
         "step": f"{type(task).__name__}.train_step (the step python -m training.train runs)",
         "memory_format": "channels_last" if uses_channels_last(cfg, device) else "NCHW (channels_last is CUDA-only)",
-        "amp": str(task.amp_dtype).replace("torch.", "") if task.amp_dtype is not None else "off (fp32)",
+        "amp": amp,
         "grad_scaler": task.scaler.is_enabled(),
         "torch_compile": bool(cfg.compile),
         "fused_adam": bool(opt.defaults.get("fused")),
@@ -184,7 +341,7 @@ def _ours(cfg: TrainConfig, device: torch.device) -> _Loop:
         "host_syncs": f"none per step; one per {cfg.log_every} steps (loss means for the log)",
         "lr_schedule": "stepped every iteration",
     }
-    numerics = "fp32" if task.amp_dtype is None else f"{features['amp']} autocast (AMP)"
+    numerics = "fp32" if task.amp_dtype is None else f"{amp} autocast (AMP)"
     return _Loop(
         name="ours",
         step=step,
@@ -195,11 +352,8 @@ def _ours(cfg: TrainConfig, device: torch.device) -> _Loop:
     )
 
 
-def _plain(cfg: TrainConfig, device: torch.device, weights_from: dict[str, nn.Module]) -> _Loop:
-    """The plain loop on the same architectures, loaded with the same initial weights as ours."""
-    from thermal_synth_core.bench.plain_train import PRINT_FREQ, PlainCycleGAN, PlainLoop, PlainModel, PlainPix2Pix
-    from thermal_synth_core.models import build_discriminator, build_generator
-
+def _plain_networks(cfg: TrainConfig, weights_from: dict[str, nn.Module]) -> dict[str, nn.Module]:
+    """The plain loop's own networks, built like ours and loaded with ours' initial weights."""
     m = cfg.model
 
     def generator(inp: int, out: int) -> torch.nn.Module:
@@ -211,7 +365,6 @@ def _plain(cfg: TrainConfig, device: torch.device, weights_from: dict[str, nn.Mo
     def discriminator(inp: int) -> torch.nn.Module:
         return build_discriminator(m.discriminator, input_nc=inp, ndf=m.ndf, n_layers=m.n_layers_d, norm=m.norm_d)
 
-    model: PlainModel
     if cfg.mode == "pix2pix":
         nets = {"G": generator(m.input_nc, m.output_nc), "D": discriminator(m.input_nc + m.output_nc)}
     else:
@@ -223,7 +376,14 @@ def _plain(cfg: TrainConfig, device: torch.device, weights_from: dict[str, nn.Mo
         }
     for name, net in nets.items():
         net.load_state_dict(weights_from[name].state_dict())
+    return nets
+
+
+def _plain(cfg: TrainConfig, device: torch.device, weights_from: dict[str, nn.Module]) -> _Loop:
+    """The plain loop on the same architectures, loaded with the same initial weights as ours."""
+    nets = _plain_networks(cfg, weights_from)
     optim, lc = cfg.optim, cfg.loss
+    model: PlainModel
     if cfg.mode == "pix2pix":
         model = PlainPix2Pix(
             nets["G"], nets["D"], gan_mode=lc.gan_mode, lambda_l1=lc.lambda_l1, lr=optim.lr, beta1=optim.beta1,
@@ -235,7 +395,7 @@ def _plain(cfg: TrainConfig, device: torch.device, weights_from: dict[str, nn.Mo
             pool_size=lc.pool_size, lr=optim.lr, beta1=optim.beta1, device=device,
         )  # fmt: skip
     loop = PlainLoop(model, cfg.batch_size)
-    features = {
+    features: LoopFeatures = {
         "step": f"{type(model).__name__}.optimize_parameters (the original's training loop shape)",
         "memory_format": "NCHW (contiguous)",
         "amp": "off (fp32)",
@@ -258,59 +418,55 @@ def _plain(cfg: TrainConfig, device: torch.device, weights_from: dict[str, nn.Mo
     )
 
 
-def _batches(cfg: TrainConfig, device: torch.device, count: int = 4) -> list[dict[str, Any]]:
+def _batches(cfg: TrainConfig, device: torch.device, count: int = 4) -> list[Batch]:
     """A few random batches in [-1, 1] (speed does not depend on the pixels), on the host like a loader's."""
-    import torch
-
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     assert cfg.data.crop is not None
     h, w = cfg.data.crop
     pin = device.type == "cuda"  # as the training loader does on CUDA
-    out = []
+    out: list[Batch] = []
     for _ in range(count):
-        batch = {
-            "rgb": torch.rand((cfg.batch_size, cfg.model.input_nc, h, w), generator=gen) * 2 - 1,
-            "thermal": torch.rand((cfg.batch_size, cfg.model.output_nc, h, w), generator=gen) * 2 - 1,
-        }
-        out.append({k: v.pin_memory() if pin else v for k, v in batch.items()})
+        rgb = torch.rand((cfg.batch_size, cfg.model.input_nc, h, w), generator=gen) * 2 - 1
+        thermal = torch.rand((cfg.batch_size, cfg.model.output_nc, h, w), generator=gen) * 2 - 1
+        out.append({"rgb": rgb.pin_memory() if pin else rgb, "thermal": thermal.pin_memory() if pin else thermal})
     return out
 
 
 def _initial_networks(cfg: TrainConfig, device: torch.device) -> dict[str, nn.Module]:
     """The networks our task starts from (seeded): the plain loop copies their weights."""
-    import torch
-
-    from thermal_synth_core.train.cyclegan import CycleGANTask
-    from thermal_synth_core.train.pix2pix import Pix2PixTask
-
     torch.manual_seed(cfg.seed)
     task = Pix2PixTask(cfg, device) if cfg.mode == "pix2pix" else CycleGANTask(cfg, device)
     return dict(task.networks)
 
 
-def _worker(conn: Connection, name: str, settings: dict[str, Any]) -> None:
+# -- the worker processes -------------------------------------------------------------------------------
+
+
+def _set_up_worker(name: str, settings: WorkerSettings) -> tuple[torch.device, ProcessInfo]:
+    """Threads and allocator as the loop's own program sets them up."""
+    if settings["threads"]:
+        torch.set_num_threads(settings["threads"])
+    device = torch.device(settings["device"])
+    process: ProcessInfo = {"threads": torch.get_num_threads()}
+    if name == "ours" and device.type == "cpu":
+        process["keeps_freed_memory"] = keep_freed_memory()  # as python -m training.train does on the CPU
+    elif device.type == "cpu":
+        process["keeps_freed_memory"] = False  # glibc's defaults, as the original's train.py runs
+    return device, process
+
+
+def _worker(conn: Connection, name: str, settings: WorkerSettings) -> None:
     """One loop in its own process, set up as its program would be; it obeys the parent's commands.
 
     Commands: ``("build", arch)``, ``("first",)`` (one iteration from the seeded random state),
     ``("run", n, offset)`` (``n`` timed iterations), ``("stop",)``. Replies are ``("ok", value)``
     or ``("error", message)``.
     """
-    import torch
-
-    from thermal_synth_core.train.allocator import keep_freed_memory
-
     try:
-        if settings["threads"]:
-            torch.set_num_threads(settings["threads"])
-        device = torch.device(settings["device"])
-        process: dict[str, Any] = {"threads": torch.get_num_threads()}
-        if name == "ours" and device.type == "cpu":
-            process["keeps_freed_memory"] = keep_freed_memory()  # as python -m training.train does on the CPU
-        elif device.type == "cpu":
-            process["keeps_freed_memory"] = False  # glibc's defaults, as the original's train.py runs
+        device, process = _set_up_worker(name, settings)
         cfg: TrainConfig | None = None
         loop: _Loop | None = None
-        batches: list[dict[str, Any]] = []
+        batches: list[Batch] = []
 
         def run(n: int, offset: int) -> tuple[float, float]:
             assert loop is not None
@@ -330,17 +486,18 @@ def _worker(conn: Connection, name: str, settings: dict[str, Any]) -> None:
                 cfg = bench_config(params[0], **settings["config"])
                 loop = _ours(cfg, device) if name == "ours" else _plain(cfg, device, _initial_networks(cfg, device))
                 batches = _batches(cfg, device)
-                info = {
+                build: BuildReply = {
                     "networks": _describe_networks(loop.networks),
                     "features": {**loop.features, "process": process},
                     "numerics": loop.numerics,
                 }
-                conn.send(("ok", info))
+                conn.send(("ok", build))
             elif command == "first":
                 assert cfg is not None and loop is not None
                 torch.manual_seed(cfg.seed)
                 wall, _ = run(1, 0)
-                conn.send(("ok", {"seconds": wall, "losses": loop.first_losses()}))
+                first: FirstReply = {"seconds": wall, "losses": loop.first_losses()}
+                conn.send(("ok", first))
             else:
                 conn.send(("ok", run(int(params[0]), int(params[1]))))
     except Exception as exc:  # sent to the parent, which reports it in the user's terms
@@ -350,7 +507,7 @@ def _worker(conn: Connection, name: str, settings: dict[str, Any]) -> None:
 class _Contender:
     """The parent's handle on one worker process."""
 
-    def __init__(self, name: str, settings: dict[str, Any]) -> None:
+    def __init__(self, name: str, settings: WorkerSettings) -> None:
         # spawn: a fresh interpreter, so each loop's process settings are its own (and no forked OpenMP state).
         ctx = multiprocessing.get_context("spawn")
         self.name = name
@@ -361,10 +518,8 @@ class _Contender:
         self.samples_s: list[float] = []
         self.cpu_s: list[float] = []
 
-    def ask(self, *command: Any) -> Any:
+    def ask(self, *command: str | int) -> object:
         """Send a command and wait for its reply."""
-        from thermal_synth_core.errors import TrainingError
-
         self.conn.send(command)
         try:
             status, value = self.conn.recv()
@@ -373,6 +528,18 @@ class _Contender:
         if status == "error":
             raise TrainingError(f"bench train: the {self.name} loop failed: {value}")
         return value
+
+    def build(self, arch: str) -> BuildReply:
+        """Build the loop for ``arch`` (the previous one is dropped)."""
+        return cast(BuildReply, self.ask("build", arch))
+
+    def first(self) -> FirstReply:
+        """The first iteration from the seeded random state."""
+        return cast(FirstReply, self.ask("first"))
+
+    def run(self, n: int, offset: int) -> tuple[float, float]:
+        """``n`` iterations from batch ``offset``: wall and CPU seconds."""
+        return cast(tuple[float, float], self.ask("run", n, offset))
 
     def close(self) -> None:
         """Stop the worker (politely, then for good)."""
@@ -386,26 +553,28 @@ class _Contender:
         self.conn.close()
 
 
-def _time_arch(
-    arch: str, args: argparse.Namespace, contenders: tuple[_Contender, _Contender], block: int, bar: tqdm[Any]
-) -> dict[str, Any]:
-    """Build both loops for ``arch``, check that their first iteration agrees, time them in turns."""
-    cfg = bench_config(arch, size=args.size, batch=args.batch, ngf=args.ngf, ndf=args.ndf, seed=args.seed)
-    info = {c.name: c.ask("build", arch) for c in contenders}
-    for c in contenders:
-        c.samples_s, c.cpu_s = [], []
+# -- one architecture: check, time, sum up ------------------------------------------------------------
 
-    # 1. Same weights, same random state, same batch: the first iteration's losses must agree.
-    first = {}
-    for c in contenders:
-        first[c.name] = c.ask("first")
-        bar.update(1)
+
+def _compare_first_losses(first: dict[str, FirstReply]) -> FirstIterationLosses:
+    """Same weights, same random state, same batch: how far apart the first iteration's losses are."""
     losses = {name: value["losses"] for name, value in first.items()}
     common = [k for k in losses["plain"] if k in losses["ours"]]
     diffs = {k: abs(losses["ours"][k] - losses["plain"][k]) for k in common}
     rel = {k: d / max(abs(losses["plain"][k]), 1e-12) for k, d in diffs.items()}
+    return {
+        "ours": losses["ours"],
+        "plain": losses["plain"],
+        "compared": common,
+        "max_abs_diff": max(diffs.values(), default=0.0),
+        "max_rel_diff": max(rel.values(), default=0.0),
+    }
 
-    # 2. Warm-up (oneDNN primitive caches, allocator; compilation with --compile), then ABBA turns.
+
+def _time_turns(
+    arch: str, args: argparse.Namespace, contenders: tuple[_Contender, _Contender], block: int, bar: tqdm[Never]
+) -> None:
+    """Warm-up (oneDNN primitive caches, allocator; compilation with --compile), then timed turns in ABBA order."""
     warmup = _warmup(args)
     for c in contenders:
         if warmup:
@@ -414,13 +583,51 @@ def _time_arch(
     rounds = max(1, math.ceil(_iters(arch, args) / block))
     for r in range(rounds):
         for c in contenders if r % 2 == 0 else contenders[::-1]:
-            wall, cpu = c.ask("run", block, r * block)
+            wall, cpu = c.run(block, r * block)
             c.samples_s.append(wall / block)
             c.cpu_s.append(cpu / block)
             bar.update(block)
 
+
+def _loop_result(c: _Contender, first: FirstReply, build: BuildReply) -> LoopResult:
+    return {
+        **_stats(c.samples_s, c.cpu_s),
+        "first_iteration_s": first["seconds"],
+        "numerics": build["numerics"],
+        "features": build["features"],
+    }
+
+
+def _ratio(ours: _Contender, plain: _Contender, results: tuple[LoopResult, LoopResult]) -> Ratio:
+    paired = [p / o for o, p in zip(ours.samples_s, plain.samples_s, strict=True)]
+    mine, theirs = results
+    return {
+        "paired_median": statistics.median(paired),
+        "p50": mine["it_per_s_p50"] / theirs["it_per_s_p50"],
+        "mean": mine["it_per_s_mean"] / theirs["it_per_s_mean"],
+        "best": mine["it_per_s_best"] / theirs["it_per_s_best"],
+        "paired": [round(x, 3) for x in paired],
+    }
+
+
+def _time_arch(
+    arch: str, args: argparse.Namespace, contenders: tuple[_Contender, _Contender], block: int, bar: tqdm[Never]
+) -> ArchResult:
+    """Build both loops for ``arch``, check that their first iteration agrees, time them in turns."""
+    cfg = bench_config(arch, size=args.size, batch=args.batch, ngf=args.ngf, ndf=args.ndf, seed=args.seed)
+    info = {c.name: c.build(arch) for c in contenders}
+    for c in contenders:
+        c.samples_s, c.cpu_s = [], []
+    first: dict[str, FirstReply] = {}
+    for c in contenders:
+        first[c.name] = c.first()
+        bar.update(1)
+    first_losses = _compare_first_losses(first)
+    _time_turns(arch, args, contenders, block, bar)
+    ours, plain = contenders
+    results = (_loop_result(ours, first["ours"], info["ours"]), _loop_result(plain, first["plain"], info["plain"]))
     networks = {name: value["networks"] for name, value in info.items()}
-    entry: dict[str, Any] = {
+    return {
         "arch": arch,
         "generator": cfg.model.generator,
         "discriminator": f"{cfg.model.discriminator} (70x70 PatchGAN, n_layers={cfg.model.n_layers_d})",
@@ -432,32 +639,15 @@ def _time_arch(
         "ndf": args.ndf,
         "networks": networks,
         "same_networks": _same(networks["ours"], networks["plain"]),
-        "first_iteration_losses": {
-            **losses,
-            "compared": common,
-            "max_abs_diff": max(diffs.values(), default=0.0),
-            "max_rel_diff": max(rel.values(), default=0.0),
-        },
+        "first_iteration_losses": first_losses,
+        "ours": results[0],
+        "plain": results[1],
+        "ratio_ours_over_plain": _ratio(ours, plain, results),
+        "equal_numerics": info["ours"]["numerics"] == info["plain"]["numerics"],
     }
-    for c in contenders:
-        entry[c.name] = {
-            **_stats(c.samples_s, c.cpu_s),
-            "first_iteration_s": first[c.name]["seconds"],
-            "numerics": info[c.name]["numerics"],
-            "features": info[c.name]["features"],
-        }
-    ours, plain = contenders
-    paired = [p / o for o, p in zip(ours.samples_s, plain.samples_s, strict=True)]
-    entry["ratio_ours_over_plain"] = {
-        "paired_median": statistics.median(paired),
-        **{stat: entry["ours"][f"it_per_s_{stat}"] / entry["plain"][f"it_per_s_{stat}"] for stat in STATS},
-        "paired": [round(x, 3) for x in paired],
-    }
-    entry["equal_numerics"] = info["ours"]["numerics"] == info["plain"]["numerics"]
-    return entry
 
 
-def _same(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> bool:
+def _same(a: dict[str, NetworkInfo], b: dict[str, NetworkInfo]) -> bool:
     """Same network names, classes, parameter counts and initial weights (checksums)."""
     return a.keys() == b.keys() and all(
         a[k]["class"] == b[k]["class"]
@@ -467,7 +657,7 @@ def _same(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> bool:
     )
 
 
-def _stats(samples_s: list[float], cpu_s: list[float]) -> dict[str, Any]:
+def _stats(samples_s: list[float], cpu_s: list[float]) -> TimingStats:
     p50 = statistics.median(samples_s)
     mean = statistics.fmean(samples_s)
     best = min(samples_s)
@@ -498,9 +688,6 @@ def _iters(arch: str, args: argparse.Namespace) -> int:
 
 
 def _device(choice: str) -> torch.device:
-    from thermal_synth_core.errors import TrainingError
-    from thermal_synth_core.train.distributed import resolve_device
-
     try:
         return resolve_device(choice)
     except TrainingError:
@@ -508,26 +695,17 @@ def _device(choice: str) -> torch.device:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    from thermal_synth_core.errors import ConfigError
-
     if args.size < 16:
         raise ConfigError(f"--size must be at least 16 pixels, got {args.size}")
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from rich.table import Table
-    from tqdm import tqdm
+# -- the whole run --------------------------------------------------------------------------------------
 
-    from thermal_synth_core.ui import console, summary
 
-    _validate(args)
-    archs = list(ARCHS) if args.arch == "all" else [args.arch]
-    device = _device(args.device)
-    load_start = os.getloadavg()
-    warmup = _warmup(args)
-    block = CUDA_BLOCK if device.type == "cuda" else 1
-    total = sum(2 * (1 + warmup + max(1, math.ceil(_iters(a, args) / block)) * block) for a in archs)
-    settings = {
+def _time_all(archs: list[str], args: argparse.Namespace, device: torch.device, block: int) -> list[ArchResult]:
+    """Start one worker per loop and time every architecture in them; the workers stop at the end."""
+    total = sum(2 * (1 + _warmup(args) + max(1, math.ceil(_iters(a, args) / block)) * block) for a in archs)
+    settings: WorkerSettings = {
         "threads": int(args.threads),
         "device": str(device),
         "config": {
@@ -539,7 +717,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             "seed": args.seed,
         },
     }
-    results: list[dict[str, Any]] = []
+    results: list[ArchResult] = []
     console.print(f"bench train: starting one worker process per loop on {device} ...")
     contenders = (_Contender("ours", settings), _Contender("plain", settings))
     # One bar over every iteration of both loops (ui.progress wraps iterables; this one is stepped by hand).
@@ -554,15 +732,16 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         bar.close()
         for c in contenders:
             c.close()
-    load_end = os.getloadavg()
-    threads = results[0]["ours"]["features"]["process"]["threads"]
+    return results
 
-    table = Table(title=f"thermal-synth bench train ({device.type}, {threads} threads, batch {args.batch})")
+
+def _print_report(results: list[ArchResult], targets: list[Target], title: str) -> None:
+    """The table of both loops per architecture, the ratios, and the targets."""
+    table = Table(title=title)
     for col in ("arch", "loop", "numerics", "it/s p50", "it/s mean", "ms/it p50", "CPU s/it", "n"):
         table.add_column(col, justify="left" if col in ("arch", "loop", "numerics") else "right")
     for r in results:
-        for name in ("ours", "plain"):
-            s = r[name]
+        for name, s in (("ours", r["ours"]), ("plain", r["plain"])):
             table.add_row(
                 f"{r['arch']} ({r['generator']})",
                 name,
@@ -582,11 +761,40 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             f"{ratio['p50']:.2f}x (p50), {ratio['mean']:.2f}x (mean); same networks: {r['same_networks']}; "
             f"first-iteration losses differ by at most {check['max_rel_diff']:.1e} (relative)"
         )
-    targets = _targets(results, device.type)
     for t in targets:
         console.print(f"target {t['name']}: {t['value']:.2f} (needs >= {t['needs']}) {'PASS' if t['pass'] else 'MISS'}")
 
-    result = {
+
+_METHOD: Final = (
+    "each loop runs in its own worker process (ours set up as python -m training.train sets up its "
+    "process, plain with the defaults the original's train.py has); both train the same networks (same "
+    "initial weights, checked by checksum) with the same losses on the same random batches; the first "
+    "iteration of each from the same weights and random state checks that the losses agree; after warm-up "
+    "they take turns, one timed block at a time in ABBA order (one iteration per block on the CPU, "
+    f"{CUDA_BLOCK} on CUDA with a device sync at the end of the block), so load on the shared machine "
+    "falls on both alike; paired_median is the median over turns of plain time / ours time (adjacent "
+    "turns share the load), p50/mean/best compare each loop's own median, mean and fastest iteration; "
+    "CPU s/it is the worker's CPU time"
+)
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    """Time both loops on every chosen architecture, print the report, write ``train.json``.
+
+    Returns the document as the :class:`~thermal_synth_core.bench.Benchmark` interface takes it: free-form
+    there (each benchmark has its own), a :class:`BenchTrainResult` here.
+    """
+    _validate(args)
+    archs = list(ARCHS) if args.arch == "all" else [args.arch]
+    device = _device(args.device)
+    load_start = os.getloadavg()
+    block = CUDA_BLOCK if device.type == "cuda" else 1
+    results = _time_all(archs, args, device, block)
+    load_end = os.getloadavg()
+    threads = results[0]["ours"]["features"]["process"]["threads"]
+    targets = _targets(results, device.type)
+    _print_report(results, targets, f"thermal-synth bench train ({device.type}, {threads} threads, batch {args.batch})")
+    result: BenchTrainResult = {
         "quick": bool(args.quick),
         "settings": {
             "archs": archs,
@@ -595,35 +803,25 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             "device": device.type,
             "threads": threads,
             "compile": bool(args.compile),
-            "warmup": warmup,
+            "warmup": _warmup(args),
             "block": block,
             "seed": args.seed,
         },
         "load_average_at_start": [round(x, 2) for x in load_start],
         "load_average_at_end": [round(x, 2) for x in load_end],
-        "method": (
-            "each loop runs in its own worker process (ours set up as python -m training.train sets up its "
-            "process, plain with the defaults the original's train.py has); both train the same networks (same "
-            "initial weights, checked by checksum) with the same losses on the same random batches; the first "
-            "iteration of each from the same weights and random state checks that the losses agree; after warm-up "
-            "they take turns, one timed block at a time in ABBA order (one iteration per block on the CPU, "
-            f"{CUDA_BLOCK} on CUDA with a device sync at the end of the block), so load on the shared machine "
-            "falls on both alike; paired_median is the median over turns of plain time / ours time (adjacent "
-            "turns share the load), p50/mean/best compare each loop's own median, mean and fastest iteration; "
-            "CPU s/it is the worker's CPU time"
-        ),
+        "method": _METHOD,
         "note": _note(device.type),
         "results": results,
         "targets": targets,
     }
-    path = write_result(args.out, "train", result)
+    path = write_result(args.out, "train", dict(result))
     parts = [
         f"{r['arch']} ours {r['ours']['it_per_s_p50']:.2f} vs plain {r['plain']['it_per_s_p50']:.2f} it/s "
         f"(x{r['ratio_ours_over_plain']['paired_median']:.2f} paired, x{r['ratio_ours_over_plain']['p50']:.2f} p50)"
         for r in results
     ]
     summary(f"bench train ({device.type}, {threads} threads): {'; '.join(parts)} -> {path}")
-    return result
+    return dict(result)
 
 
 def _note(device_type: str) -> str:
@@ -640,9 +838,9 @@ def _note(device_type: str) -> str:
     )
 
 
-def _targets(results: list[dict[str, Any]], device_type: str) -> list[dict[str, Any]]:
+def _targets(results: list[ArchResult], device_type: str) -> list[Target]:
     """The issue's target: Pix2Pix ours/plain at equal batch size and numerics (judged on the paired median)."""
-    targets: list[dict[str, Any]] = []
+    targets: list[Target] = []
     for r in results:
         if r["arch"] != "pix2pix" or not r["equal_numerics"]:
             continue

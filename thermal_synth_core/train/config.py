@@ -68,6 +68,7 @@ class ModelConfig:
     dropout: bool = True
     init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = "normal"
     init_gain: float = 0.02
+    #: Free-form: extra keyword arguments of the chosen generator's builder (they differ per architecture).
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
     discriminator: str = "basic"
     ndf: int = 64

@@ -12,16 +12,15 @@ the RGB image's luminance. Set ``loss.lambda_identity=0`` to drop them.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from thermal_synth_core.models import build_discriminator, build_generator
 from thermal_synth_core.train.config import TrainConfig
-from thermal_synth_core.train.image_pool import ImagePool
+from thermal_synth_core.train.image_pool import ImagePool, ImagePoolState
 from thermal_synth_core.train.losses import GANLoss
+from thermal_synth_core.train.stream import Batch
 from thermal_synth_core.train.task import Task, adam
 
 __all__ = ["CycleGANTask", "luminance", "match_channels"]
@@ -90,7 +89,7 @@ class CycleGANTask(Task):
         loss_fake: torch.Tensor = self.gan(disc(fake.detach()), False)
         return (loss_real + loss_fake) * 0.5
 
-    def train_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Generators first (through frozen Ds), then both discriminators."""
         lc = self.cfg.loss
         m = self.cfg.model
@@ -135,11 +134,11 @@ class CycleGANTask(Task):
         losses |= {"D_A": loss_d_a, "D_B": loss_d_b}
         return {k: v.detach() for k, v in losses.items()}
 
-    def extra_state(self) -> dict[str, Any]:
+    def extra_state(self) -> dict[str, ImagePoolState]:
         """The image pools (contents and their random generators)."""
         return {"pool_A": self.pool_A.state_dict(), "pool_B": self.pool_B.state_dict()}
 
-    def load_extra_state(self, state: dict[str, Any]) -> None:
+    def load_extra_state(self, state: dict[str, ImagePoolState]) -> None:
         """Restore the image pools."""
         if "pool_A" in state:
             self.pool_A.load_state_dict(state["pool_A"], self.device)

@@ -19,9 +19,9 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Never
 
 import torch
 import torch.distributed as dist
@@ -37,6 +37,8 @@ from thermal_synth_core.modelfile import ModelSpec, ThermalFov, save_model
 from thermal_synth_core.train import distributed
 from thermal_synth_core.train.allocator import keep_freed_memory
 from thermal_synth_core.train.checkpoint import (
+    BestSoFar,
+    RngState,
     capture_rng,
     find_resume_checkpoint,
     load_checkpoint,
@@ -47,7 +49,7 @@ from thermal_synth_core.train.config import TrainConfig
 from thermal_synth_core.train.cyclegan import CycleGANTask
 from thermal_synth_core.train.pix2pix import Pix2PixTask
 from thermal_synth_core.train.recorder import Recorder
-from thermal_synth_core.train.stream import make_loader
+from thermal_synth_core.train.stream import Batch, make_loader
 from thermal_synth_core.train.task import Task
 from thermal_synth_core.train.validate import validate
 
@@ -122,13 +124,12 @@ def _open_data(cfg: TrainConfig) -> tuple[Manifest, PairedDataset | UnpairedData
             f"data.thermal_bits={cfg.data.thermal_bits} but {root} holds {manifest.thermal_bits}-bit thermal; "
             f"set data.thermal_bits={manifest.thermal_bits} or re-run prepare with --thermal-bits"
         )
-    common: dict[str, Any] = {"crop_size": cfg.data.crop, "flip": cfg.data.flip, "seed": cfg.seed, "manifest": manifest}
     try:
         train_ds: PairedDataset | UnpairedDataset
-        if cfg.mode == "pix2pix":
-            train_ds = PairedDataset(root, cfg.data.train_split, **common)
-        else:
-            train_ds = UnpairedDataset(root, cfg.data.train_split, **common)
+        dataset = PairedDataset if cfg.mode == "pix2pix" else UnpairedDataset
+        train_ds = dataset(
+            root, cfg.data.train_split, crop_size=cfg.data.crop, flip=cfg.data.flip, seed=cfg.seed, manifest=manifest
+        )
         val_ds = PairedDataset(
             root, cfg.data.val_split, load_size=cfg.data.val_size, flip=False, random_crop=False, manifest=manifest
         )
@@ -137,7 +138,7 @@ def _open_data(cfg: TrainConfig) -> tuple[Manifest, PairedDataset | UnpairedData
     return manifest, train_ds, val_ds
 
 
-def _check_resume_compatible(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> None:
+def _check_resume_compatible(saved: dict[str, object], cfg: TrainConfig, path: Path) -> None:
     current = config_to_dict(cfg)
     for key in _RESUME_MUST_MATCH:
         if saved.get(key) != current.get(key):
@@ -154,10 +155,9 @@ def _thermal_fov(manifest: Manifest) -> ThermalFov | None:
 
 def _model_spec(cfg: TrainConfig, manifest: Manifest, step: int, val: dict[str, float]) -> ModelSpec:
     m = cfg.model
-    arch_kwargs: dict[str, Any] = {"ngf": m.ngf, "norm": m.norm, "use_dropout": m.dropout, **m.generator_kwargs}
     return ModelSpec(
         arch=m.generator,
-        arch_kwargs=arch_kwargs,
+        arch_kwargs={"ngf": m.ngf, "norm": m.norm, "use_dropout": m.dropout, **m.generator_kwargs},
         input_nc=m.input_nc,
         output_nc=m.output_nc,
         output_bits=manifest.thermal_bits,
@@ -188,16 +188,17 @@ def _save_state(
     *,
     cfg: TrainConfig,
     step: int,
-    best: dict[str, Any],
+    best: BestSoFar,
     info: distributed.DistInfo,
     gather: bool = True,
 ) -> None:
     """Rank 0 writes; with ``gather`` (collective: every rank must call) each rank's RNG state is kept."""
     rng = capture_rng()
-    rngs: list[Any] = [rng]
+    rngs: list[RngState] = [rng]
     if info.distributed and gather:
-        rngs = [None] * info.world_size
-        dist.all_gather_object(rngs, rng)
+        gathered: list[RngState | None] = [None] * info.world_size
+        dist.all_gather_object(gathered, rng)
+        rngs = [r for r in gathered if r is not None]
     if info.is_main:
         save_checkpoint(
             path,
@@ -205,10 +206,11 @@ def _save_state(
         )
 
 
-def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
-    started = time.monotonic()
-    manifest, train_ds, val_ds = _open_data(cfg)
-    out = cfg.out_dir
+# -- the steps of a run, in the order _train takes them --------------------------------------------
+
+
+def _set_up_process(cfg: TrainConfig, info: distributed.DistInfo) -> None:
+    """Threads and allocator as configured; warn when CPU training starts beside a busy CPU."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if info.device.type == "cpu":
@@ -217,37 +219,146 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
         warning = cpu_contention_warning(torch.get_num_threads(), os.getloadavg()[0], cores)
         if warning and info.is_main:
             log.warning("%s", warning)
-    torch.manual_seed(cfg.seed)
 
-    # -- networks, optimisers, resume ---------------------------------------------------------
-    task: Task = Pix2PixTask(cfg, info.device) if cfg.mode == "pix2pix" else CycleGANTask(cfg, info.device)
-    start_step = 0
-    best: dict[str, Any] = {"step": None, "value": None}
+
+def _remove_partials(out: Path) -> None:
+    """A run killed mid-write (SIGKILL, power cut) leaves checkpoint-sized temporary files behind."""
+    removed = sum(remove_partials(d) for d in (out, out / "checkpoints", out / "samples"))
+    if removed:
+        log.info("removed %d temporary files left by an interrupted run in %s", removed, out)
+
+
+def _resume(task: Task, cfg: TrainConfig, info: distributed.DistInfo) -> tuple[int, BestSoFar]:
+    """Load the checkpoint ``cfg.resume`` names, if any, into ``task``; the step to start at and the best so far."""
+    best: BestSoFar = {"step": None, "value": None}
+    ckpt_path = find_resume_checkpoint(cfg.out_dir, cfg.resume)
+    if ckpt_path is None:
+        return 0, best
+    state = load_checkpoint(ckpt_path)
+    _check_resume_compatible(state["config"], cfg, ckpt_path)
+    task.load_state_dict(state["task"])
+    rngs = state["rng"]
+    restore_rng(rngs[info.rank] if info.rank < len(rngs) else rngs[0])
+    start_step = int(state["step"])
+    best = state.get("best") or best
     if info.is_main:
-        # A run killed mid-write (SIGKILL, power cut) leaves checkpoint-sized temporary files behind.
-        removed = sum(remove_partials(d) for d in (out, out / "checkpoints", out / "samples"))
-        if removed:
-            log.info("removed %d temporary files left by an interrupted run in %s", removed, out)
-    ckpt_path = find_resume_checkpoint(out, cfg.resume)
-    if ckpt_path is not None:
-        state = load_checkpoint(ckpt_path)
-        _check_resume_compatible(state["config"], cfg, ckpt_path)
-        task.load_state_dict(state["task"])
-        rngs = state["rng"]
-        restore_rng(rngs[info.rank] if info.rank < len(rngs) else rngs[0])
-        start_step = int(state["step"])
-        best = dict(state.get("best") or best)
-        if info.is_main:
-            log.info("resumed from %s at step %d", ckpt_path, start_step)
+        log.info("resumed from %s at step %d", ckpt_path, start_step)
+    return start_step, best
+
+
+def _open_outputs(cfg: TrainConfig, info: distributed.DistInfo, start_step: int) -> Recorder:
+    """The run's folder with its resolved ``config.yaml``, and the recorder of metrics and images."""
+    if info.is_main:
+        cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cfg.out_dir / "config.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    return Recorder(cfg.out_dir, info.is_main, start_step)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the loop's periodic steps share: set up once, before the first step."""
+
+    cfg: TrainConfig
+    info: distributed.DistInfo
+    task: Task
+    manifest: Manifest
+    val_ds: PairedDataset
+    recorder: Recorder
+    bar: tqdm[Never]  # stepped by hand, not iterated
+
+    @property
+    def model_path(self) -> Path:
+        """The deployable generator, rewritten at every save."""
+        return self.cfg.out_dir / "model.safetensors"
+
+    @property
+    def best_model_path(self) -> Path:
+        """The generator at the best validation value so far."""
+        return self.cfg.out_dir / "best.safetensors"
+
+
+@dataclass
+class _Progress:
+    """What the loop carries from step to step besides the task itself."""
+
+    best: BestSoFar
+    last_val: dict[str, float] = field(default_factory=dict)
+    #: Loss sums since the last log line, kept on the device (no host sync per step).
+    running: dict[str, torch.Tensor] = field(default_factory=dict)
+    since_log: int = 0
+
+
+def _accumulate(progress: _Progress, losses: dict[str, torch.Tensor]) -> None:
+    """Add one step's detached losses to the running sums."""
+    for k, v in losses.items():
+        progress.running[k] = progress.running[k] + v if k in progress.running else v.clone()
+    progress.since_log += 1
+
+
+def _log_losses(run: _Run, progress: _Progress, done: int) -> None:
+    """The mean losses since the last log line (the loop's one host sync) to metrics, bar and log."""
+    means = {k: float(v.item()) / progress.since_log for k, v in progress.running.items()}
+    progress.running, progress.since_log = {}, 0
+    run.recorder.scalars(done, {**means, "lr": run.task.lr})
+    run.bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
+    if run.bar.disable and run.info.is_main:  # no terminal: one log line instead of a bar
+        log.info("step %d/%d %s", done, run.cfg.steps, " ".join(f"{k}={v:.3f}" for k, v in means.items()))
+
+
+def _record_train_images(run: _Run, batch: Batch, done: int) -> None:
+    """One (RGB, generated, real) row of the current batch, to TensorBoard."""
+    with torch.no_grad():
+        fake = run.task.generator(run.task.to_device(batch["rgb"][:1])).float()
+    run.recorder.images(done, "train", [[batch["rgb"][0], fake[0].cpu(), batch["thermal"][0]]], png=False)
+
+
+def _validate_and_keep_best(run: _Run, progress: _Progress, done: int) -> None:
+    """Validate (rank 0), record the figures, and save the best model and checkpoint when they improve."""
+    cfg = run.cfg
+    result = validate(run.task.generator, run.val_ds, run.info.device, cfg.data.val_max_frames)
+    progress.last_val = result.values
+    run.recorder.scalars(done, progress.last_val, kind="val")
+    run.recorder.images(done, "val", result.rows)
+    value = progress.last_val.get(cfg.best_metric, math.nan)
+    best_value = progress.best["value"]
+    sign = 1.0 if cfg.higher_is_better else -1.0
+    if not math.isnan(value) and (best_value is None or sign * value > sign * float(best_value)):
+        progress.best = {"step": done, "value": value}
+        save_model(run.best_model_path, run.task.generator, _model_spec(cfg, run.manifest, done, progress.last_val))
+        # Only rank 0 validates, so this write cannot be collective.
+        _save_state(
+            cfg.out_dir / "checkpoints" / "best.pt",
+            run.task,
+            cfg=cfg,
+            step=done,
+            best=progress.best,
+            info=run.info,
+            gather=False,
+        )
+
+
+def _save_latest(run: _Run, progress: _Progress, done: int) -> None:
+    """The deployable model (rank 0) and the latest checkpoint (collective)."""
+    if run.info.is_main:
+        save_model(run.model_path, run.task.generator, _model_spec(run.cfg, run.manifest, done, progress.last_val))
+    _save_state(
+        run.cfg.out_dir / "checkpoints" / "latest.pt", run.task, cfg=run.cfg, step=done, best=progress.best,
+        info=run.info,
+    )  # fmt: skip
+
+
+def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
+    started = time.monotonic()
+    manifest, train_ds, val_ds = _open_data(cfg)
+    _set_up_process(cfg, info)
+    torch.manual_seed(cfg.seed)
+    task: Task = Pix2PixTask(cfg, info.device) if cfg.mode == "pix2pix" else CycleGANTask(cfg, info.device)
+    if info.is_main:
+        _remove_partials(cfg.out_dir)
+    start_step, best = _resume(task, cfg, info)
     if start_step >= cfg.steps and info.is_main:
         log.info("nothing to do: the checkpoint is at step %d of %d", start_step, cfg.steps)
-
-    if info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-    recorder = Recorder(out, info.is_main, start_step)
-
-    # -- the loop -----------------------------------------------------------------------------
+    recorder = _open_outputs(cfg, info, start_step)
     batches = make_loader(
         train_ds,
         batch_size=cfg.batch_size,
@@ -259,71 +370,40 @@ def _train(cfg: TrainConfig, info: distributed.DistInfo) -> TrainResult:
         world_size=info.world_size,
     )
     bar = tqdm(
-        total=cfg.steps, initial=start_step, desc=f"{cfg.mode} {out.name}", unit="step",
+        total=cfg.steps, initial=start_step, desc=f"{cfg.mode} {cfg.out_dir.name}", unit="step",
         disable=not info.is_main or not sys.stderr.isatty(), dynamic_ncols=True,
     )  # fmt: skip
-    running: dict[str, torch.Tensor] = {}
-    since_log = 0
-    last_val: dict[str, float] = {}
-    model_path = out / "model.safetensors"
-    best_model_path = out / "best.safetensors"
-    sign = 1.0 if cfg.higher_is_better else -1.0
+    run = _Run(cfg, info, task, manifest, val_ds, recorder, bar)
+    progress = _Progress(best)
 
     for step in range(start_step, cfg.steps):
         batch = next(batches)
-        losses = task.train_step(batch)
-        for k, v in losses.items():
-            running[k] = running[k] + v if k in running else v.clone()
-        since_log += 1
+        _accumulate(progress, task.train_step(batch))
         done = step + 1
         final = done == cfg.steps
-
         if done % cfg.log_every == 0 or final:
-            means = {k: float(v.item()) / since_log for k, v in running.items()}  # the one host sync
-            running, since_log = {}, 0
-            recorder.scalars(done, {**means, "lr": task.lr})
-            bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()}, refresh=False)
-            if bar.disable and info.is_main:  # no terminal: one log line instead of a bar
-                log.info("step %d/%d %s", done, cfg.steps, " ".join(f"{k}={v:.3f}" for k, v in means.items()))
-
+            _log_losses(run, progress, done)
         if info.is_main and done % cfg.image_every == 0:
-            with torch.no_grad():
-                fake = task.generator(task.to_device(batch["rgb"][:1])).float()
-            recorder.images(done, "train", [[batch["rgb"][0], fake[0].cpu(), batch["thermal"][0]]], png=False)
-
+            _record_train_images(run, batch, done)
         if info.is_main and (done % cfg.val_every == 0 or final):
-            result = validate(task.generator, val_ds, info.device, cfg.data.val_max_frames)
-            last_val = result.values
-            recorder.scalars(done, last_val, kind="val")
-            recorder.images(done, "val", result.rows)
-            value = last_val.get(cfg.best_metric, math.nan)
-            if not math.isnan(value) and (best["value"] is None or sign * value > sign * float(best["value"])):
-                best = {"step": done, "value": value}
-                save_model(best_model_path, task.generator, _model_spec(cfg, manifest, done, last_val))
-                # Only rank 0 validates, so this write cannot be collective.
-                _save_state(
-                    out / "checkpoints" / "best.pt", task, cfg=cfg, step=done, best=best, info=info, gather=False
-                )
-
+            _validate_and_keep_best(run, progress, done)
         if done % cfg.save_every == 0 or final:
-            if info.is_main:
-                save_model(model_path, task.generator, _model_spec(cfg, manifest, done, last_val))
-            _save_state(out / "checkpoints" / "latest.pt", task, cfg=cfg, step=done, best=best, info=info)
+            _save_latest(run, progress, done)
         bar.update(1)
 
     bar.close()
     recorder.close()
-    if start_step >= cfg.steps and info.is_main and not model_path.exists():
-        save_model(model_path, task.generator, _model_spec(cfg, manifest, start_step, last_val))
+    if start_step >= cfg.steps and info.is_main and not run.model_path.exists():
+        save_model(run.model_path, task.generator, _model_spec(cfg, manifest, start_step, progress.last_val))
     return TrainResult(
-        out_dir=out,
+        out_dir=cfg.out_dir,
         steps=cfg.steps,
         resumed_from=start_step,
-        best_step=best["step"],
-        best_value=best["value"],
-        last_val=last_val,
-        model_path=model_path,
-        best_model_path=best_model_path if best["step"] is not None else None,
+        best_step=progress.best["step"],
+        best_value=progress.best["value"],
+        last_val=progress.last_val,
+        model_path=run.model_path,
+        best_model_path=run.best_model_path if progress.best["step"] is not None else None,
         seconds=time.monotonic() - started,
         is_main=info.is_main,
     )

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import random
+from typing import TypedDict
 
 import torch
 
-__all__ = ["ImagePool"]
+__all__ = ["ImagePool", "ImagePoolState"]
+
+
+class ImagePoolState(TypedDict):
+    """A pool's stored fakes (on the CPU) and its generator's ``random.Random.getstate()``."""
+
+    images: list[torch.Tensor]
+    rng: tuple[object, ...]
 
 
 class ImagePool:
@@ -39,15 +47,11 @@ class ImagePool:
                 out.append(image)
         return torch.cat(out, 0)
 
-    def state_dict(self) -> dict[str, object]:
+    def state_dict(self) -> ImagePoolState:
         """Everything needed to continue identically after a resume."""
         return {"images": [t.cpu() for t in self.images], "rng": self.rng.getstate()}
 
-    def load_state_dict(self, state: dict[str, object], device: torch.device) -> None:
+    def load_state_dict(self, state: ImagePoolState, device: torch.device) -> None:
         """Restore from :meth:`state_dict`."""
-        images = state["images"]
-        assert isinstance(images, list)
-        self.images = [t.to(device) for t in images]
-        rng_state = state["rng"]
-        assert isinstance(rng_state, tuple)
-        self.rng.setstate(rng_state)
+        self.images = [t.to(device) for t in state["images"]]
+        self.rng.setstate(state["rng"])

@@ -9,14 +9,13 @@ optional torch.compile, no host syncs: losses stay on the device until logged).
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
 from thermal_synth_core.models import build_discriminator, build_generator
 from thermal_synth_core.train.config import TrainConfig
 from thermal_synth_core.train.losses import GANLoss, ssim_loss, warm_weighted_l1
+from thermal_synth_core.train.stream import Batch
 from thermal_synth_core.train.task import Task, adam
 
 __all__ = ["Pix2PixTask"]
@@ -61,7 +60,7 @@ class Pix2PixTask(Task):
         """The network that ships as the model file."""
         return self.G
 
-    def train_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One D update and one G update; returns detached loss tensors (no host sync)."""
         lc = self.cfg.loss
         real_a = self.to_device(batch["rgb"])

@@ -52,7 +52,7 @@ class Recorder:
         (out_dir / "samples").mkdir(exist_ok=True)
         self._truncate_after(resume_step)
         try:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter  # noqa: PLC0415  # optional heavy: tensorboard
 
             self._writer = SummaryWriter(str(out_dir / "tensorboard"), purge_step=resume_step or None)
         except ImportError:  # tensorboard is a dependency; keep training if a broken install lacks it

@@ -11,13 +11,23 @@ number of DataLoader workers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Iterator, Mapping
+from typing import Protocol, TypedDict, cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-__all__ = ["EpochDataset", "KeyedDataset", "StreamSampler", "make_loader"]
+__all__ = ["Batch", "EpochDataset", "KeyedDataset", "StreamSampler", "make_loader"]
+
+
+class Batch(TypedDict):
+    """A collated training batch as the tasks read it: N x C x H x W tensors in [-1, 1].
+
+    The datasets' other keys (frame ids, split, masks) ride along in the same dict, unread by training.
+    """
+
+    rgb: torch.Tensor
+    thermal: torch.Tensor
 
 
 class EpochDataset(Protocol):
@@ -27,7 +37,7 @@ class EpochDataset(Protocol):
         """Number of items in one epoch."""
         ...
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, index: int) -> Mapping[str, object]:
         """One item, augmented for the current epoch."""
         ...
 
@@ -75,7 +85,7 @@ class StreamSampler(Sampler[tuple[int, int]]):
         return 2**62
 
 
-class KeyedDataset(Dataset[dict[str, Any]]):
+class KeyedDataset(Dataset[Mapping[str, object]]):
     """Adapts an :class:`EpochDataset` to ``(epoch, index)`` keys, so workers never hold a stale epoch."""
 
     def __init__(self, dataset: EpochDataset) -> None:
@@ -84,7 +94,7 @@ class KeyedDataset(Dataset[dict[str, Any]]):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+    def __getitem__(self, key: tuple[int, int]) -> Mapping[str, object]:
         epoch, index = key
         self.dataset.set_epoch(epoch)
         return self.dataset[index]
@@ -100,7 +110,7 @@ def make_loader(
     pin_memory: bool,
     rank: int = 0,
     world_size: int = 1,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Batch]:
     """An endless iterator of collated batches starting at this rank's ``start_item``."""
     sampler = StreamSampler(len(dataset), seed, start_item, rank=rank, world_size=world_size)
     loader = DataLoader(
@@ -113,4 +123,5 @@ def make_loader(
         prefetch_factor=4 if workers > 0 else None,
         drop_last=True,
     )
-    return iter(loader)
+    # The default collate stacks each item's tensors under the item's own keys: a Batch (and the rest).
+    return cast(Iterator[Batch], iter(loader))

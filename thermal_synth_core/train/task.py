@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 import torch.distributed as dist
@@ -19,12 +19,29 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LRScheduler
 
 from thermal_synth_core.train.config import TrainConfig
+from thermal_synth_core.train.image_pool import ImagePoolState
 from thermal_synth_core.train.schedule import linear_decay
+from thermal_synth_core.train.stream import Batch
 
-__all__ = ["Task", "adam", "resolve_amp", "uses_channels_last"]
+__all__ = ["Task", "TaskState", "TorchState", "adam", "resolve_amp", "uses_channels_last"]
 
 #: Devices with a fused Adam kernel in PyTorch.
 _FUSED_ADAM_DEVICES = ("cpu", "cuda")
+
+#: A ``state_dict()`` of PyTorch's own (module, optimiser, scheduler, grad scaler): free-form to us,
+#: written and read back by PyTorch as it is.
+TorchState = dict[str, Any]
+
+
+class TaskState(TypedDict):
+    """Everything of a task needed to continue exactly (the ``task`` entry of a checkpoint)."""
+
+    networks: dict[str, TorchState]
+    optimizers: dict[str, TorchState]
+    schedulers: dict[str, TorchState]
+    scaler: TorchState
+    #: Task-specific state by name (CycleGAN's image pools; empty for Pix2Pix).
+    extra: dict[str, ImagePoolState]
 
 
 def adam(params: Iterable[nn.Parameter], cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
@@ -111,7 +128,7 @@ class Task:
         """A batch tensor on the device in the networks' memory format."""
         return x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
 
-    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+    def autocast(self) -> contextlib.AbstractContextManager[object]:
         """Mixed precision where configured (CUDA), else a no-op."""
         if self.amp_dtype is None:
             return contextlib.nullcontext()
@@ -134,7 +151,7 @@ class Task:
         for p in net.parameters():
             p.requires_grad_(flag)
 
-    def train_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One optimisation step; returns detached loss tensors."""
         raise NotImplementedError
 
@@ -151,14 +168,14 @@ class Task:
 
     # -- resume -------------------------------------------------------------------------------
 
-    def extra_state(self) -> dict[str, Any]:
+    def extra_state(self) -> dict[str, ImagePoolState]:
         """Task-specific state beyond networks/optimisers (e.g. CycleGAN's image pools)."""
         return {}
 
-    def load_extra_state(self, state: dict[str, Any]) -> None:
+    def load_extra_state(self, state: dict[str, ImagePoolState]) -> None:
         """Restore :meth:`extra_state`."""
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> TaskState:
         """Everything of the task needed to continue exactly."""
         return {
             "networks": {k: v.state_dict() for k, v in self.networks.items()},
@@ -168,7 +185,7 @@ class Task:
             "extra": self.extra_state(),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: TaskState) -> None:
         """Restore :meth:`state_dict` output."""
         for k, net in self.networks.items():
             net.load_state_dict(state["networks"][k])
