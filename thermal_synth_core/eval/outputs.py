@@ -2,7 +2,9 @@
 
 Each is written atomically (a reader sees the previous file or the whole new
 one). Sample strips of an earlier run in the same folder are removed first, so
-the folder never mixes two runs' samples.
+the folder never mixes two runs' samples. The documents come whole from
+:mod:`.schema` (the summary already lists the samples and files): this module
+only writes them.
 """
 
 from __future__ import annotations
@@ -10,36 +12,27 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
 
-from thermal_synth_core.eval.scoring import METRICS
+from thermal_synth_core.eval.report import render_report
+from thermal_synth_core.eval.schema import (
+    CSV_COLUMNS,
+    FRAMES_FILE,
+    METRICS_FILE,
+    REPORT_FILE,
+    SAMPLES_DIR,
+    Cell,
+    EvalOptions,
+    EvalResult,
+    FrameRow,
+)
 from thermal_synth_core.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
 
-if TYPE_CHECKING:
-    from thermal_synth_core.eval.run import EvalOptions, EvalResult
-
-__all__ = ["CSV_COLUMNS", "METRICS_FILE", "REPORT_FILE", "SAMPLES_DIR", "write_outputs"]
-
-METRICS_FILE: Final = "metrics.json"
-FRAMES_FILE: Final = "frames.csv"
-REPORT_FILE: Final = "report.html"
-SAMPLES_DIR: Final = "samples"
-
-#: Columns of frames.csv, in order (empty cells: not computed for that frame).
-CSV_COLUMNS: Final = (
-    "frame",
-    "t_s",
-    "rgb_stamp_ns",
-    "thermal_stamp_ns",
-    "dt_ms",
-    "status",
-    *(f"{side}_{m.key}" for m in METRICS for side in ("model", "baseline")),
-    "real_warm_contrast",
-)
+__all__ = ["CSV_COLUMNS", "FRAMES_FILE", "METRICS_FILE", "REPORT_FILE", "SAMPLES_DIR", "frames_csv", "write_outputs"]
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -47,15 +40,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def frames_csv(rows: list[dict[str, Any]]) -> str:
+def frames_csv(rows: Sequence[FrameRow]) -> str:
     """frames.csv as text: one row per RGB frame read, times relative to the first frame."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    t0 = rows[0]["rgb_stamp_ns"] if rows else 0
+    t0 = rows[0].rgb_stamp_ns if rows else 0
     for row in rows:
-        values = {**row, "t_s": (row["rgb_stamp_ns"] - t0) / 1e9}
-        writer.writerow([_cell(values.get(c)) for c in CSV_COLUMNS])
+        cells = {**row.columns(), "t_s": (row.rgb_stamp_ns - t0) / 1e9}
+        writer.writerow([_cell(cells[c]) for c in CSV_COLUMNS])
     return buf.getvalue()
 
 
@@ -67,23 +60,12 @@ def write_outputs(result: EvalResult, options: EvalOptions) -> None:
     samples_dir.mkdir(exist_ok=True)
     for old in samples_dir.glob("frame_*.png"):
         old.unlink()
-    written: dict[str, list[str]] = {}
-    for sample in result.samples:
+    written: set[str] = set()
+    for sample in result.samples:  # a frame that is both a sample and the best is one file
         if sample.filename not in written:
             atomic_write_bytes(samples_dir / sample.filename, sample.png)
-        written.setdefault(sample.filename, []).append(sample.role)
-    result.summary["samples"] = [
-        {"file": f"{SAMPLES_DIR}/{name}", "frame": int(name[6:12]), "roles": roles} for name, roles in written.items()
-    ]
-    result.summary["outputs"] = {
-        "metrics": METRICS_FILE,
-        "frames": FRAMES_FILE,
-        "samples": SAMPLES_DIR,
-        "report": REPORT_FILE if options.report else None,
-    }
+            written.add(sample.filename)
     atomic_write_text(out / FRAMES_FILE, frames_csv(result.rows))
     if options.report:
-        from thermal_synth_core.eval.report import render_report
-
         atomic_write_text(out / REPORT_FILE, render_report(result))
-    atomic_write_json(out / METRICS_FILE, result.summary)
+    atomic_write_json(out / METRICS_FILE, result.summary.to_json())

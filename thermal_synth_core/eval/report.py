@@ -14,15 +14,19 @@ import html
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from thermal_synth_core.eval.schema import EvalResult, EvalSummary, FrameRow, MetricSummary, Sample
 from thermal_synth_core.eval.scoring import HEADLINE, METRIC_INFO, METRICS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from thermal_synth_core.eval.run import EvalResult, Sample
+    from matplotlib.figure import Figure
 
 __all__ = ["render_report"]
 
@@ -75,11 +79,11 @@ footer { color:var(--muted); font-size:12px; margin-top:40px; }
 """
 
 
-def _e(value: Any) -> str:
+def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _fmt(value: Any, key: str | None = None) -> str:
+def _fmt(value: float | None, key: str | None = None) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if key == "psnr":
@@ -95,9 +99,6 @@ def _png_uri(data: bytes) -> str:
 
 def _jpeg_uri(png: bytes) -> str:
     """A sample strip as an embedded JPEG (a fifth of the PNG's size: the page stays light)."""
-    import cv2
-    import numpy as np
-
     image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:  # pragma: no cover - the strips are PNGs we encoded
         return _png_uri(png)
@@ -107,21 +108,37 @@ def _jpeg_uri(png: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpg.tobytes()).decode("ascii")
 
 
-def _figure_png(fig: Any) -> bytes:
+def _figure_png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", facecolor="white")
     return buf.getvalue()
 
 
-def _series(rows: Sequence[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
-    """(t, value) of frames where ``key`` is a finite number."""
-    t0 = rows[0]["rgb_stamp_ns"] if rows else 0
+#: One value of a frame row (None where not computed).
+Value = Callable[[FrameRow], float | None]
+
+
+def _model(key: str) -> Value:
+    return lambda row: row.model.get(key)
+
+
+def _baseline(key: str) -> Value:
+    return lambda row: row.baseline.get(key)
+
+
+def _real_warm_contrast(row: FrameRow) -> float | None:
+    return row.real_warm_contrast
+
+
+def _series(rows: Sequence[FrameRow], value: Value) -> tuple[list[float], list[float]]:
+    """(t, value) of frames where ``value`` is a finite number."""
+    t0 = rows[0].rgb_stamp_ns if rows else 0
     ts: list[float] = []
     vs: list[float] = []
     for r in rows:
-        v = r.get(key)
+        v = value(r)
         if v is not None and math.isfinite(v):
-            ts.append((r["rgb_stamp_ns"] - t0) / 1e9)
+            ts.append((r.rgb_stamp_ns - t0) / 1e9)
             vs.append(float(v))
     return ts, vs
 
@@ -140,25 +157,26 @@ def _axes_title(ax: Axes, key: str) -> None:
     ax.set_title(f"{info.label}{unit}  ({arrow})", fontsize=10, loc="left")
 
 
-def _grid(n: int, row_height: float) -> tuple[Any, Any]:
+def _grid(n: int, row_height: float) -> tuple[Figure, npt.NDArray[Any]]:
     """A figure with one panel per metric, two per row."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # noqa: PLC0415 - matplotlib is optional and slow to import: only for a report
 
     cols = 2 if n > 1 else 1
     nrows = math.ceil(n / cols)
     fig = Figure(figsize=(12, row_height * nrows))
-    return fig, fig.subplots(nrows, cols, squeeze=False)
+    axes: npt.NDArray[Any] = fig.subplots(nrows, cols, squeeze=False)  # an object array of Axes
+    return fig, axes
 
 
-def _over_time(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> bytes:
+def _over_time(rows: Sequence[FrameRow], keys: Sequence[str]) -> bytes:
     n = len(keys)
     fig, axes = _grid(n, row_height=3.0)
     for ax, key in zip(axes.flat, keys, strict=False):
-        for side, color, label in (("model", MODEL_COLOR, "model"), ("baseline", BASELINE_COLOR, "grayscale")):
-            t, v = _series(rows, f"{side}_{key}")
+        for side, color, label in ((_model(key), MODEL_COLOR, "model"), (_baseline(key), BASELINE_COLOR, "grayscale")):
+            t, v = _series(rows, side)
             ax.plot(t, v, color=color, linewidth=1.4, marker="o", markersize=2.5, label=label)
         if key == "warm_contrast":
-            t, v = _series(rows, "real_warm_contrast")
+            t, v = _series(rows, _real_warm_contrast)
             ax.plot(t, v, color=REAL_COLOR, linewidth=1.0, linestyle="--", label="real thermal")
         _axes_title(ax, key)
         ax.set_xlabel("time in the drive [s]", fontsize=9)
@@ -171,14 +189,12 @@ def _over_time(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> bytes:
     return _figure_png(fig)
 
 
-def _histograms(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> bytes:
-    import numpy as np
-
+def _histograms(rows: Sequence[FrameRow], keys: Sequence[str]) -> bytes:
     n = len(keys)
     fig, axes = _grid(n, row_height=2.9)
     for ax, key in zip(axes.flat, keys, strict=False):
-        model = _series(rows, f"model_{key}")[1]
-        base = _series(rows, f"baseline_{key}")[1]
+        model = _series(rows, _model(key))[1]
+        base = _series(rows, _baseline(key))[1]
         both = model + base
         if not both:
             ax.set_visible(False)
@@ -203,7 +219,7 @@ def _histograms(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> bytes:
 # -- sections ---------------------------------------------------------------------------------------
 
 
-def _cards(metrics: dict[str, Any]) -> str:
+def _cards(metrics: dict[str, MetricSummary]) -> str:
     cards = []
     for key in HEADLINE:
         entry = metrics.get(key)
@@ -211,7 +227,7 @@ def _cards(metrics: dict[str, Any]) -> str:
             continue
         m, b = entry["model"]["mean"], entry["baseline"]["mean"]
         winner = entry["winner"] or "tie"
-        frac = entry.get("model_better_fraction")
+        frac = entry["model_better_fraction"]
         label = {"model": "model wins", "baseline": "grayscale wins", "tie": "tie"}[winner]
         foot = f"model better on {frac * 100:.0f}% of {entry['frames_compared']} frames" if frac is not None else ""
         cards.append(
@@ -223,7 +239,7 @@ def _cards(metrics: dict[str, Any]) -> str:
     return f'<div class="cards">{"".join(cards)}</div>' if cards else ""
 
 
-def _summary_table(metrics: dict[str, Any]) -> str:
+def _summary_table(metrics: dict[str, MetricSummary]) -> str:
     rows = []
     for info in METRICS:
         entry = metrics.get(info.key)
@@ -231,14 +247,15 @@ def _summary_table(metrics: dict[str, Any]) -> str:
             continue
         winner = entry["winner"] or "tie"
         m, b = entry["model"], entry["baseline"]
-        frac = entry.get("model_better_fraction")
+        frac = entry["model_better_fraction"]
         best_m = " best" if winner == "model" else ""
         best_b = " best" if winner == "baseline" else ""
         mark = {"model": "✔ model", "baseline": "✔ grayscale", "tie": "tie"}[winner]
         arrow = "↑" if info.higher_is_better else "↓"
         extra = ""
-        if info.key == "warm_contrast" and entry.get("real", {}).get("mean") is not None:
-            extra = f'<br><span style="color:#656d76">real thermal: {_fmt(entry["real"]["mean"])}</span>'
+        real = entry.get("real")
+        if info.key == "warm_contrast" and real is not None and real["mean"] is not None:
+            extra = f'<br><span style="color:#656d76">real thermal: {_fmt(real["mean"])}</span>'
         rows.append(
             f'<tr class="win-{winner}"><td>{_e(info.label)} {arrow}{extra}</td>'
             f'<td class="num{best_m}">{_fmt(m["mean"], info.key)}</td>'
@@ -262,11 +279,11 @@ def _summary_table(metrics: dict[str, Any]) -> str:
 
 def _caption(sample: Sample, t0_ns: int) -> str:
     row = sample.row
-    text = f"frame {sample.index} · t = {(row['rgb_stamp_ns'] - t0_ns) / 1e9:.2f} s · "
-    if row.get("model_warm_iou") is None:
-        return text + str(row.get("status", ""))
+    text = f"frame {sample.index} · t = {(row.rgb_stamp_ns - t0_ns) / 1e9:.2f} s · "
+    if row.model.get("warm_iou") is None:
+        return text + row.status
     return text + " · ".join(
-        f"{METRIC_INFO[k].label} {_fmt(row[f'model_{k}'], k)} (grayscale {_fmt(row[f'baseline_{k}'], k)})"
+        f"{METRIC_INFO[k].label} {_fmt(row.model[k], k)} (grayscale {_fmt(row.baseline[k], k)})"
         for k in ("warm_iou", "ssim", "l1")
     )
 
@@ -283,30 +300,31 @@ def _strips(samples: Sequence[Sample], role: str, caption: str, t0_ns: int) -> s
     return f"<p>{_e(caption)}</p>" + "".join(parts)
 
 
-def _kv(pairs: Sequence[tuple[str, Any]]) -> str:
+def _kv(pairs: Sequence[tuple[str, str]]) -> str:
     body = "".join(f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in pairs)
     return f'<table class="kv">{body}</table>'
 
 
-def _provenance(summary: dict[str, Any]) -> str:
-    model, bag, counts = summary["model"], summary["bag"], summary["counts"]
-    spec = model["spec"]
+def _provenance(summary: EvalSummary) -> str:
+    model, bag, counts, pairing = summary.model, summary.bag, summary.counts, summary.pairing
+    spec = model.spec
     alignment = spec.get("alignment") or {}
     used = {
-        (bag.get(k) or {}).get("name"): label
-        for k, label in (("rgb_topic", "RGB"), ("thermal_topic", "real thermal"), ("mask_topic", "warm mask"))
+        topic["name"]: label
+        for topic, label in ((bag.rgb_topic, "RGB"), (bag.thermal_topic, "real thermal"), (bag.mask_topic, "warm mask"))
+        if topic is not None
     }
     topic_rows = "".join(
         f"<tr><td><code>{_e(t['name'])}</code></td><td>{_e(t['type'])}</td><td class='num'>{t['count']}</td>"
         f"<td>{_e(used.get(t['name'], ''))}</td></tr>"
-        for t in bag["topics"]
+        for t in bag.topics
     )
-    timing = summary["timing"]
-    fps = timing.get("frames_per_s")
+    fps = summary.timing.frames_per_s
+    mean_dt = pairing.abs_dt_ms["mean"]
     model_kv = _kv(
         [
-            ("file", f"<code>{_e(model['path'])}</code>"),
-            ("sha256", f"<code>{_e(model['sha256'])}</code>"),
+            ("file", f"<code>{_e(model.path)}</code>"),
+            ("sha256", f"<code>{_e(model.sha256)}</code>"),
             ("architecture", _e(f"{spec['arch']} {json.dumps(spec.get('arch_kwargs', {}))}")),
             (
                 "input → output",
@@ -316,32 +334,25 @@ def _provenance(summary: dict[str, Any]) -> str:
                 ),
             ),
             ("alignment", _e(alignment.get("method", "none (plain rescale)"))),
-            ("backend", _e(model["backend"])),
+            ("backend", _e(model.backend)),
         ]
     )
     bag_kv = _kv(
         [
-            ("path", f"<code>{_e(bag['path'])}</code>"),
-            ("storage", _e(bag["storage"])),
-            ("recording", _e(f"{bag['duration_s']:.1f} s, {bag['messages']} messages")),
+            ("path", f"<code>{_e(bag.path)}</code>"),
+            ("storage", _e(bag.storage)),
+            ("recording", _e(f"{bag.duration_s:.1f} s, {bag.messages} messages")),
             (
                 "frames",
                 _e(
-                    f"{counts['synthesized']} synthesized of {counts['rgb_frames_in_bag']} RGB frames; "
-                    f"{counts['scored']} compared with real thermal; {counts['rgb_rejected']} RGB and "
-                    f"{counts['thermal_rejected']} thermal frames rejected"
+                    f"{counts.synthesized} synthesized of {counts.rgb_frames_in_bag} RGB frames; "
+                    f"{counts.scored} compared with real thermal; {counts.rgb_rejected} RGB and "
+                    f"{counts.thermal_rejected} thermal frames rejected"
                 ),
             ),
             (
                 "pairing",
-                _e(
-                    f"within {summary['pairing']['slop_s']:g} s, mean |dt| "
-                    + (
-                        f"{summary['pairing']['abs_dt_ms']['mean']:.1f} ms"
-                        if summary["pairing"]["abs_dt_ms"]["mean"] is not None
-                        else "–"
-                    )
-                ),
+                _e(f"within {pairing.slop_s:g} s, mean |dt| " + (f"{mean_dt:.1f} ms" if mean_dt is not None else "–")),
             ),
             ("speed", _e(f"{fps:.1f} frames/s" if fps else "–")),
         ]
@@ -375,17 +386,17 @@ def render_report(result: EvalResult) -> str:
     """The whole report.html as one string."""
     summary = result.summary
     rows = result.rows
-    metrics = summary["metrics"]
-    model_name = summary["model"]["path"].rsplit("/", 1)[-1]
-    bag_name = summary["bag"]["path"].rstrip("/").rsplit("/", 1)[-1]
-    counts = summary["counts"]
-    t0 = rows[0]["rgb_stamp_ns"] if rows else 0
+    metrics = summary.metrics
+    model_name = summary.model.path.rsplit("/", 1)[-1]
+    bag_name = summary.bag.path.rstrip("/").rsplit("/", 1)[-1]
+    counts = summary.counts
+    t0 = rows[0].rgb_stamp_ns if rows else 0
     parts: list[str] = []
-    if not summary["complete"]:
-        parts.append(f'<div class="notice error"><b>Incomplete:</b> {_e(summary["error"])}</div>')
-    if not summary["has_metrics"]:
+    if not summary.complete:
+        parts.append(f'<div class="notice error"><b>Incomplete:</b> {_e(summary.error)}</div>')
+    if not summary.has_metrics:
         parts.append(
-            f'<div class="notice"><b>No metrics could be computed.</b> {_e(summary["note"] or "")}. '
+            f'<div class="notice"><b>No metrics could be computed.</b> {_e(summary.note or "")}. '
             "The synthetic frames are shown below.</div>"
         )
     else:
@@ -425,14 +436,14 @@ def render_report(result: EvalResult) -> str:
     parts.append("<h2>What the metrics mean</h2>" + _explanations())
     parts.append("<h2>Where the numbers come from</h2>" + _provenance(summary))
     subtitle = (
-        f"model <b>{_e(model_name)}</b> · bag <b>{_e(bag_name)}</b> · {counts['synthesized']} frames, "
-        f"{counts['scored']} compared with real thermal · {_e(summary['created'])}"
+        f"model <b>{_e(model_name)}</b> · bag <b>{_e(bag_name)}</b> · {counts.synthesized} frames, "
+        f"{counts.scored} compared with real thermal · {_e(summary.created)}"
     )
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>thermal-synth evaluation: {_e(model_name)} on {_e(bag_name)}</title><style>{_CSS}</style></head>"
         f"<body><header><h1>Synthetic thermal vs. the real camera</h1><div class='sub'>{subtitle}</div></header>"
-        f"<main>{''.join(parts)}<footer>thermal-synth {_e(summary['version'])} · "
+        f"<main>{''.join(parts)}<footer>thermal-synth {_e(summary.version)} · "
         "figures in metrics.json and frames.csv beside this file</footer></main></body></html>\n"
     )

@@ -13,6 +13,8 @@ against the plain frame-by-frame loop).
 Per-frame failures (an undecodable message, a bad encoding) are counted and
 skipped, as in the node. A bag that breaks part-way still gets its outputs for
 the frames read before the damage, then a :class:`BagError` says how far it got.
+
+The documents it builds (rows, samples, metrics.json) are defined in :mod:`.schema`.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import cv2
 import numpy as np
@@ -53,13 +55,35 @@ from thermal_synth_core.eval.bag import (
     decode_rgb,
     decode_thermal,
 )
-from thermal_synth_core.eval.panels import frame_strip
+from thermal_synth_core.eval.outputs import write_outputs
 from thermal_synth_core.eval.plan import FramePlan, make_plan, scan
+from thermal_synth_core.eval.schema import (
+    CAMERA_VIEW_UNSCORED,
+    REPORT_FILE,
+    SCORED,
+    AbsDt,
+    BagInfo,
+    Counts,
+    EvalOptions,
+    EvalResult,
+    EvalSummary,
+    FrameRow,
+    ModelInfo,
+    Normalisation,
+    Outputs,
+    Pairing,
+    Sample,
+    Timing,
+    WriteBagInfo,
+    sample_entries,
+)
 from thermal_synth_core.eval.writebag import SyntheticBagWriter, output_storage
 from thermal_synth_core.infer import Synthesizer
 from thermal_synth_core.infer.backends import Backend, OnnxRuntimeBackend
 from thermal_synth_core.infer.backends.onnxruntime_backend import usable_cpus
+from thermal_synth_core.infer.embedded import is_embedded
 from thermal_synth_core.infer.view import ViewPlan
+from thermal_synth_core.modelfile import file_sha256
 from thermal_synth_core.ui import progress
 
 __all__ = ["DEFAULT_MASK_TOPIC", "EvalOptions", "EvalResult", "FrameOutcome", "evaluate", "lanes", "open_synthesizer"]
@@ -71,47 +95,10 @@ DEFAULT_MASK_TOPIC: Final = "/thermal/warm_mask"
 #: Best and worst frames kept for the report.
 EXTREMES: Final = 3
 
-
-@dataclass(frozen=True)
-class EvalOptions:
-    """What to evaluate and where to write it (the ``evaluate`` flags)."""
-
-    bag: Path
-    rgb_topic: str
-    out: Path
-    model: str | Path | None = "default"
-    """Model file; ``default`` (or None) for the embedded model. Ignored when a Synthesizer is passed."""
-    backend: str = "auto"
-    device: str = "auto"
-    thermal_topic: str | None = None
-    mask_topic: str | None = "auto"
-    """``auto`` (use /thermal/warm_mask when present), None (no mask) or a topic."""
-    write_bag: Path | None = None
-    write_storage: str = "auto"
-    max_frames: int | None = None
-    slop: float = 0.05
-    samples: int = 6
-    colormap: str = "ironbow"
-    batch: int | None = None
-    """Frames per network call (default: the backend's maximum batch)."""
-    workers: int | None = None
-    """Scoring threads (default: the usable CPU cores left after the network's; 0 scores in the main thread)."""
-    network_threads: int | None = None
-    """ONNX Runtime threads of the network on the CPU (default: a third of the usable cores, at least 1)."""
-    report: bool = True
-    show_progress: bool | None = None
-    view: str = "auto"
-    """Output view (auto, rig, camera); real thermal is compared in the rig view only (the same camera)."""
-    camera_hfov_deg: float | None = None
-    """The RGB camera's horizontal field of view for the camera view (None: the model's own, warned)."""
-    camera_info: Path | None = None
-    """The RGB camera's camera_info.yaml (wins over camera_hfov_deg)."""
-    output_width: str | int = "working"
-    """Camera view output width: working, input, or pixels (written to --write-bag)."""
-    alignment: Path | None = None
-    """An alignment YAML replacing the model's (another vehicle's rig)."""
-    rig_hfov_deg: float | None = None
-    """With ``alignment``: that rig's thermal field of view (None: the model's own)."""
+#: The RGB, real thermal and warm mask topics evaluated (the last two optional).
+Topics: TypeAlias = tuple[TopicInfo, TopicInfo | None, TopicInfo | None]
+#: A decoded real thermal frame (None: rejected), its header stamp, and why it was rejected.
+ThermalEntry: TypeAlias = tuple[npt.NDArray[Any] | None, int, str | None]
 
 
 @dataclass
@@ -135,7 +122,7 @@ class _Work:
 class FrameOutcome:
     """One evaluated frame: its CSV row, and (briefly) the images the samples are drawn from."""
 
-    row: dict[str, Any]
+    row: FrameRow
     rgb_view: npt.NDArray[np.uint8] | None = None
     synthetic01: npt.NDArray[np.float32] | None = None
     real01: npt.NDArray[np.float32] | None = None
@@ -143,95 +130,29 @@ class FrameOutcome:
     color: npt.NDArray[np.uint8] | None = None
 
 
-@dataclass
-class Sample:
-    """A frame kept for the report and the samples folder; its strip is drawn and encoded only when asked for.
-
-    Most best/worst candidates are pushed out by better (or worse) frames later in
-    the drive, so drawing on demand keeps that work off the per-frame path.
-    """
-
-    index: int
-    role: str
-    """``sample`` (spread over the drive), ``best`` or ``worst``."""
-    row: dict[str, Any]
-    title: str
-    images: tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32], npt.NDArray[np.float32] | None]
-    """RGB view, synthetic and real (AGC-normalised) frames."""
-    colormap: str = "ironbow"
-    _png: bytes | None = None
-
-    @property
-    def filename(self) -> str:
-        """File name under ``samples/``."""
-        return f"frame_{self.index:06d}.png"
-
-    @property
-    def strip(self) -> npt.NDArray[np.uint8]:
-        """The labelled strip (BGR): RGB | synthetic | real | |error|."""
-        rgb_view, synthetic01, real01 = self.images
-        return frame_strip(rgb_view, synthetic01, real01, title=self.title, colormap=self.colormap)
-
-    @property
-    def png(self) -> bytes:
-        """The strip as PNG bytes (encoded once)."""
-        if self._png is None:
-            ok, png = cv2.imencode(".png", self.strip, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            if not ok:
-                raise DataError(f"cannot encode the sample image of frame {self.index}")
-            self._png = bytes(png.tobytes())
-        return self._png
-
-
-@dataclass
-class EvalResult:
-    """What an evaluation produced."""
-
-    out: Path
-    rows: list[dict[str, Any]]
-    summary: dict[str, Any]
-    """The metrics.json document."""
-    samples: list[Sample] = field(default_factory=list)
-    bag_out: Path | None = None
-    error: BagReadError | None = None
-
-    @property
-    def frames(self) -> int:
-        """RGB frames synthesized."""
-        return int(self.summary["counts"]["synthesized"])
-
-    @property
-    def scored(self) -> int:
-        """Frames compared with real thermal."""
-        return int(self.summary["counts"]["scored"])
-
-    @property
-    def aggregate(self) -> dict[str, Any]:
-        """Per-metric statistics (see :func:`.scoring.aggregate`)."""
-        result: dict[str, Any] = self.summary["metrics"]
-        return result
-
-
 def open_synthesizer(
     model: str | Path | None, backend: str = "auto", device: str = "auto", options: EvalOptions | None = None
 ) -> Synthesizer:
     """The Synthesizer for ``--model`` (``default`` or None: the embedded model) in the options' view."""
-    view: dict[str, Any] = {}
-    if options is not None:
-        view = {
-            "view": options.view,
-            "camera_hfov_deg": options.camera_hfov_deg,
-            "output_width": options.output_width,
-            "alignment": options.alignment,
-            "rig_hfov_deg": options.rig_hfov_deg,
-        }
-    return Synthesizer(None if model in (None, "", "default") else model, backend=backend, device=device, **view)
+    model_path = None if is_embedded(model) else model
+    if options is None:
+        return Synthesizer(model_path, backend=backend, device=device)
+    return Synthesizer(
+        model_path,
+        backend=backend,
+        device=device,
+        view=options.view,
+        camera_hfov_deg=options.camera_hfov_deg,
+        output_width=options.output_width,
+        alignment=options.alignment,
+        rig_hfov_deg=options.rig_hfov_deg,
+    )
 
 
 # -- topics ---------------------------------------------------------------------------------------
 
 
-def _topics(source: BagSource, options: EvalOptions) -> tuple[TopicInfo, TopicInfo | None, TopicInfo | None]:
+def _topics(source: BagSource, options: EvalOptions) -> Topics:
     rgb = source.require(options.rgb_topic, "RGB", RGB_TYPES)
     thermal = source.require(options.thermal_topic, "real thermal", THERMAL_TYPES) if options.thermal_topic else None
     if thermal is not None and thermal.name == rgb.name:
@@ -256,6 +177,49 @@ def _topics(source: BagSource, options: EvalOptions) -> tuple[TopicInfo, TopicIn
 _END = object()
 
 
+class _Partners:
+    """Decoded real thermal frames and masks, held until every RGB frame paired with them has taken them."""
+
+    def __init__(self, plan: FramePlan) -> None:
+        self.plan = plan
+        self.thermal_users, self.mask_users = plan.thermal_users(), plan.mask_users()
+        self.thermal: dict[int, ThermalEntry] = {}
+        self.mask: dict[int, npt.NDArray[np.bool_] | None] = {}
+
+    def ready(self, work: _Work) -> bool:
+        """Whether the partners of ``work`` are decoded (or it has none)."""
+        pair, mpair = self.plan.thermal_for.get(work.index), self.plan.mask_for.get(work.index)
+        return (pair is None or pair.b in self.thermal) and (mpair is None or mpair.b in self.mask)
+
+    def attach(self, work: _Work) -> None:
+        """Hand ``work`` its partners (those read; a partner the bag ended before is said to be missing)."""
+        pair, mpair = self.plan.thermal_for.get(work.index), self.plan.mask_for.get(work.index)
+        if pair is not None:
+            if pair.b in self.thermal:
+                work.thermal, work.thermal_stamp_ns, work.thermal_error = self.thermal[pair.b]
+                _used(self.thermal_users, self.thermal, pair.b)
+            else:
+                work.thermal_error = "its real thermal frame was not read (the bag ended first)"
+        if mpair is not None and mpair.b in self.mask:
+            work.mask = self.mask[mpair.b]
+            _used(self.mask_users, self.mask, mpair.b)
+
+    def forget(self, work: _Work) -> None:
+        """A rejected RGB frame no longer needs its partners (they are neither decoded nor kept for it)."""
+        pair, mpair = self.plan.thermal_for.get(work.index), self.plan.mask_for.get(work.index)
+        if pair is not None:
+            _used(self.thermal_users, self.thermal, pair.b)
+        if mpair is not None:
+            _used(self.mask_users, self.mask, mpair.b)
+
+
+def _used(users: dict[int, int], cache: dict[int, Any], index: int) -> None:
+    """One user fewer for partner ``index``; dropped from ``cache`` after its last."""
+    users[index] -= 1
+    if users[index] == 0:
+        cache.pop(index, None)
+
+
 class _Reader(threading.Thread):
     """Reads the bag in recording order and queues messages to copy and frames ready for the network."""
 
@@ -264,10 +228,10 @@ class _Reader(threading.Thread):
         source: BagSource,
         plan: FramePlan,
         synth: Synthesizer,
-        topics: tuple[TopicInfo, TopicInfo | None, TopicInfo | None],
+        topics: Topics,
         *,
         copy_all: bool,
-        out: queue.Queue[Any],
+        out: queue.Queue[object],
         stop: threading.Event,
         camera: CameraModel | None = None,
     ) -> None:
@@ -285,13 +249,18 @@ class _Reader(threading.Thread):
         self.counts: Counter[str] = Counter()
         self.reasons: dict[str, str] = {}
         """The first reason per kind of rejection (rgb, thermal, mask), for the summary."""
+        self.partners = _Partners(plan)
+        self.waiting: dict[int, _Work] = {}
+        """RGB frames read whose partners are not yet."""
+        self.planned = set(plan.frames)
+        self.last = plan.frames[-1] if plan.frames else -1
 
     def _reject(self, kind: str, reason: str) -> str:
         self.counts[f"{kind}_rejected"] += 1
         self.reasons.setdefault(kind, reason)
         return reason
 
-    def _put(self, item: Any) -> bool:
+    def _put(self, item: object) -> bool:
         while not self.stop.is_set():
             try:
                 self.out.put(item, timeout=0.1)
@@ -309,96 +278,61 @@ class _Reader(threading.Thread):
             self._put(_END)
 
     def _run(self) -> None:
-        plan = self.plan
-        planned = set(plan.frames)
-        last = plan.frames[-1] if plan.frames else -1
-        thermal_users, mask_users = plan.thermal_users(), plan.mask_users()
-        thermal_cache: dict[int, tuple[npt.NDArray[Any] | None, int, str | None]] = {}
-        mask_cache: dict[int, npt.NDArray[np.bool_] | None] = {}
-        waiting: dict[int, _Work] = {}
-        seen = Counter[str]()
         names = [t.name for t in (self.rgb, self.thermal, self.mask) if t is not None]
-
-        def ready(work: _Work) -> bool:
-            pair, mpair = plan.thermal_for.get(work.index), plan.mask_for.get(work.index)
-            return (pair is None or pair.b in thermal_cache) and (mpair is None or mpair.b in mask_cache)
-
-        def release(work: _Work) -> bool:
-            pair, mpair = plan.thermal_for.get(work.index), plan.mask_for.get(work.index)
-            if pair is not None:
-                if pair.b in thermal_cache:
-                    work.thermal, work.thermal_stamp_ns, work.thermal_error = thermal_cache[pair.b]
-                    thermal_users[pair.b] -= 1
-                    if thermal_users[pair.b] == 0:
-                        del thermal_cache[pair.b]
-                else:
-                    work.thermal_error = "its real thermal frame was not read (the bag ended first)"
-            if mpair is not None and mpair.b in mask_cache:
-                work.mask = mask_cache[mpair.b]
-                mask_users[mpair.b] -= 1
-                if mask_users[mpair.b] == 0:
-                    del mask_cache[mpair.b]
-            return self._put(work)
-
-        def forget(work: _Work) -> None:
-            """A rejected RGB frame no longer needs its partners (they are neither decoded nor kept for it)."""
-            for pair, users, cache in (
-                (plan.thermal_for.get(work.index), thermal_users, thermal_cache),
-                (plan.mask_for.get(work.index), mask_users, mask_cache),
-            ):
-                if pair is not None:
-                    users[pair.b] -= 1
-                    if users[pair.b] == 0:
-                        cache.pop(pair.b, None)
-
-        def flush_ready() -> bool:
-            return all(release(waiting.pop(i)) for i in [i for i, w in waiting.items() if ready(w)])
-
+        seen = Counter[str]()
         records = self.source.records(None if self.copy_all else names)
         try:
             for record in records:
-                if self.stop.is_set():
+                if self.stop.is_set() or (self.copy_all and not self._put(record)):
                     return
-                if self.copy_all and not self._put(record):
-                    return
-                topic = record.topic
-                if topic not in names:
+                if record.topic not in names:
                     continue
-                k = seen[topic]
-                seen[topic] += 1
-                if topic == self.rgb.name:
-                    if k > last:
-                        if not waiting:
-                            break  # every planned frame is out (--max-frames)
-                        continue
-                    if k not in planned:
-                        continue
-                    work = self._rgb(record, k)
-                    if work.blob is None:
-                        forget(work)  # rejected: passes straight through to be counted
-                        if not self._put(work):
-                            return
-                    elif ready(work):
-                        if not release(work):
-                            return
-                    else:
-                        waiting[k] = work
-                elif self.thermal is not None and topic == self.thermal.name:
-                    if thermal_users.get(k, 0) > 0:
-                        thermal_cache[k] = self._thermal(record, k)
-                        if not flush_ready():
-                            return
-                elif self.mask is not None and topic == self.mask.name and mask_users.get(k, 0) > 0:
-                    mask_cache[k] = self._mask(record)
-                    if not flush_ready():
-                        return
+                k = seen[record.topic]
+                seen[record.topic] += 1
+                if not self._take(record, k):
+                    return
         except BagReadError as exc:
             self.read_error = exc
         finally:
             records.close()
-        for index in sorted(waiting):  # the bag ended: what is still waiting goes without its partners
-            if not release(waiting[index]):
+        for index in sorted(self.waiting):  # the bag ended: what is still waiting goes without its partners
+            if not self._release(self.waiting[index]):
                 return
+
+    def _take(self, record: Record, k: int) -> bool:
+        """Handle message ``k`` of an evaluated topic; False when reading should stop."""
+        if record.topic == self.rgb.name:
+            return self._take_rgb(record, k)
+        if self.thermal is not None and record.topic == self.thermal.name:
+            if self.partners.thermal_users.get(k, 0) > 0:
+                self.partners.thermal[k] = self._thermal(record, k)
+                return self._flush_ready()
+        elif self.mask is not None and record.topic == self.mask.name and self.partners.mask_users.get(k, 0) > 0:
+            self.partners.mask[k] = self._mask(record)
+            return self._flush_ready()
+        return True
+
+    def _take_rgb(self, record: Record, k: int) -> bool:
+        if k > self.last:
+            return bool(self.waiting)  # once every planned frame is out, stop (--max-frames)
+        if k not in self.planned:
+            return True
+        work = self._rgb(record, k)
+        if work.blob is None:
+            self.partners.forget(work)  # rejected: passes straight through to be counted
+            return self._put(work)
+        if self.partners.ready(work):
+            return self._release(work)
+        self.waiting[k] = work
+        return True
+
+    def _release(self, work: _Work) -> bool:
+        self.partners.attach(work)
+        return self._put(work)
+
+    def _flush_ready(self) -> bool:
+        ready = [i for i, w in self.waiting.items() if self.partners.ready(w)]
+        return all(self._release(self.waiting.pop(i)) for i in ready)
 
     def _rgb(self, record: Record, index: int) -> _Work:
         stamp = self.plan.rgb.stamps[index]
@@ -418,7 +352,7 @@ class _Reader(threading.Thread):
             work.error = self._reject("rgb", f"RGB message unreadable: {exc}")
         return work
 
-    def _thermal(self, record: Record, index: int) -> tuple[npt.NDArray[Any] | None, int, str | None]:
+    def _thermal(self, record: Record, index: int) -> ThermalEntry:
         assert self.plan.thermal is not None and self.thermal is not None
         stamp = self.plan.thermal.stamps[index]
         try:
@@ -459,15 +393,17 @@ def _score(
     mask = work.mask
     if mask is not None and mask.shape[:2] != (size[1], size[0]):
         mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-    model = scoring.score(synthetic01, real01, mask)
-    base = scoring.score(baseline01, real01, mask)
-    row = _row(work, "scored" if real01 is not None else _unscored_reason(work, options))
-    for key in scoring.METRIC_INFO:
-        row[f"model_{key}"] = model[key]
-        row[f"baseline_{key}"] = base[key]
+    real_contrast = None
     if mask is not None and real01 is not None:
         contrast = metrics.warm_contrast(real01, mask)
-        row["real_warm_contrast"] = contrast if math.isfinite(contrast) else None
+        real_contrast = contrast if math.isfinite(contrast) else None
+    row = _row(
+        work,
+        SCORED if real01 is not None else _unscored_reason(work, options),
+        model=scoring.score(synthetic01, real01, mask),
+        baseline=scoring.score(baseline01, real01, mask),
+        real_warm_contrast=real_contrast,
+    )
     outcome = FrameOutcome(row)
     if keep:
         outcome.rgb_view = scoring.rgb_from_blob(work.blob)
@@ -476,10 +412,6 @@ def _score(
         outcome.thermal = thermal
         outcome.color = synth.colorize(thermal, options.colormap)
     return outcome
-
-
-#: Why a frame in the camera view is not scored (also the summary's note when no frame was in the rig view).
-CAMERA_VIEW_UNSCORED = "camera view: real thermal shows the rig's view, not this camera's"
 
 
 def _unscored_reason(work: _Work, options: EvalOptions) -> str:
@@ -492,22 +424,26 @@ def _unscored_reason(work: _Work, options: EvalOptions) -> str:
     return f"no real thermal frame within {options.slop:g} s"
 
 
-def _row(work: _Work, status: str) -> dict[str, Any]:
-    dt_ms = None
-    if work.thermal_stamp_ns is not None:
-        dt_ms = (work.thermal_stamp_ns - work.stamp_ns) / 1e6
-    row: dict[str, Any] = {
-        "frame": work.index,
-        "rgb_stamp_ns": work.stamp_ns,
-        "thermal_stamp_ns": work.thermal_stamp_ns if work.thermal is not None else None,
-        "dt_ms": dt_ms if work.thermal is not None else None,
-        "status": status,
-    }
-    for key in scoring.METRIC_INFO:
-        row[f"model_{key}"] = None
-        row[f"baseline_{key}"] = None
-    row["real_warm_contrast"] = None
-    return row
+def _row(
+    work: _Work,
+    status: str,
+    *,
+    model: dict[str, float | None] | None = None,
+    baseline: dict[str, float | None] | None = None,
+    real_warm_contrast: float | None = None,
+) -> FrameRow:
+    # A real frame that was read (a rejected one has a stamp but no image).
+    stamp = work.thermal_stamp_ns if work.thermal is not None else None
+    return FrameRow(
+        frame=work.index,
+        rgb_stamp_ns=work.stamp_ns,
+        thermal_stamp_ns=stamp,
+        dt_ms=(stamp - work.stamp_ns) / 1e6 if stamp is not None else None,
+        status=status,
+        model=model if model is not None else dict.fromkeys(scoring.METRIC_INFO),
+        baseline=baseline if baseline is not None else dict.fromkeys(scoring.METRIC_INFO),
+        real_warm_contrast=real_warm_contrast,
+    )
 
 
 # -- the evaluation ---------------------------------------------------------------------------------
@@ -516,8 +452,8 @@ def _row(work: _Work, status: str) -> dict[str, Any]:
 class _Inline(contextlib.AbstractContextManager["_Inline"]):
     """An executor that runs each job at once in the calling thread (``workers=0``)."""
 
-    def submit(self, fn: Any, *args: Any) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    def submit(self, fn: Callable[..., FrameOutcome], *args: Any) -> concurrent.futures.Future[FrameOutcome]:
+        future: concurrent.futures.Future[FrameOutcome] = concurrent.futures.Future()
         try:
             future.set_result(fn(*args))
         except BaseException as exc:
@@ -558,14 +494,15 @@ class _Extremes:
 def _sample(outcome: FrameOutcome, role: str, options: EvalOptions, t0_ns: int) -> Sample:
     row = outcome.row
     assert outcome.rgb_view is not None and outcome.synthetic01 is not None
-    title = f"frame {row['frame']}  t={(row['rgb_stamp_ns'] - t0_ns) / 1e9:.2f} s"
-    if row.get("model_warm_iou") is not None:
+    title = f"frame {row.frame}  t={(row.rgb_stamp_ns - t0_ns) / 1e9:.2f} s"
+    model, base = row.model, row.baseline
+    if model["warm_iou"] is not None:
         title += (
-            f"   warm IoU {row['model_warm_iou']:.2f} (gray {row['baseline_warm_iou']:.2f})"
-            f"   SSIM {row['model_ssim']:.2f} (gray {row['baseline_ssim']:.2f})   L1 {row['model_l1']:.3f}"
+            f"   warm IoU {model['warm_iou']:.2f} (gray {base['warm_iou']:.2f})"
+            f"   SSIM {model['ssim']:.2f} (gray {base['ssim']:.2f})   L1 {model['l1']:.3f}"
         )
     images = (outcome.rgb_view, outcome.synthetic01, outcome.real01)
-    return Sample(int(row["frame"]), role, row, title, images, options.colormap)
+    return Sample(row.frame, role, row, title, images, options.colormap)
 
 
 def _spread(frames: list[int], count: int) -> set[int]:
@@ -575,6 +512,39 @@ def _spread(frames: list[int], count: int) -> set[int]:
     return {frames[i] for i in picks}
 
 
+@dataclass
+class _FirstPass:
+    """The first pass's outcome: the bag's topics, the frame plan and the time it took."""
+
+    topics: Topics
+    plan: FramePlan
+    scan_error: BagReadError | None
+    scan_s: float
+
+
+def _first_pass(source: BagSource, topics: Topics, options: EvalOptions, started: float) -> _FirstPass:
+    """Read the stamps and pair the frames; raises when there is no RGB frame to evaluate."""
+    rgb, thermal, mask = topics
+    others = [(t.name, t.msgtype) for t in (thermal, mask) if t is not None]
+    scans, scan_error = scan(
+        source, (rgb.name, rgb.msgtype), others, options.max_frames, show_progress=options.show_progress
+    )
+    plan = make_plan(
+        scans,
+        rgb.name,
+        thermal_topic=thermal.name if thermal else None,
+        mask_topic=mask.name if mask else None,
+        slop=options.slop,
+        max_frames=options.max_frames,
+        scan_error=scan_error,
+    )
+    if not plan.frames:
+        if scan_error is not None:
+            raise BagError(f"no RGB frame could be read before the damage: {scan_error}")
+        raise BagError(f"RGB topic {rgb.name} has no messages")
+    return _FirstPass(topics, plan, scan_error, time.monotonic() - started)
+
+
 def evaluate(options: EvalOptions, synthesizer: Synthesizer | None = None) -> EvalResult:
     """Evaluate a model on a bag and write metrics.json, frames.csv, samples/ and report.html to ``options.out``.
 
@@ -582,72 +552,49 @@ def evaluate(options: EvalOptions, synthesizer: Synthesizer | None = None) -> Ev
     Raises :class:`BagError` for a bag or topic problem (after writing the
     outputs of what was read when the bag breaks part-way).
     """
-    from thermal_synth_core.eval.outputs import write_outputs
-
     if options.slop < 0:
         raise BagError(f"--slop must be >= 0 seconds, got {options.slop}")
     started = time.monotonic()
     with BagSource(options.bag) as source:
         topics = _topics(source, options)
-        rgb, thermal, mask = topics
         # The model loads after the topics are checked: a typo in a topic should not wait for an ONNX export.
         synth = synthesizer or open_synthesizer(options.model, options.backend, options.device, options)
-        others = [(t.name, t.msgtype) for t in (thermal, mask) if t is not None]
-        scans, scan_error = scan(
-            source, (rgb.name, rgb.msgtype), others, options.max_frames, show_progress=options.show_progress
-        )
-        plan = make_plan(
-            scans,
-            rgb.name,
-            thermal_topic=thermal.name if thermal else None,
-            mask_topic=mask.name if mask else None,
-            slop=options.slop,
-            max_frames=options.max_frames,
-            scan_error=scan_error,
-        )
-        if not plan.frames:
-            if scan_error is not None:
-                raise BagError(f"no RGB frame could be read before the damage: {scan_error}")
-            raise BagError(f"RGB topic {rgb.name} has no messages")
-        scanned = time.monotonic()
-        writer = None
-        if options.write_bag is not None:
-            storage = output_storage(options.write_storage, source.storage)
-            expected = [(i, plan.rgb.log_ns[i]) for i in plan.frames]
-            writer = SyntheticBagWriter(options.write_bag, source, storage, expected, synth.output_encoding)
-        try:
-            outcomes, samples, reader = _pipeline(source, plan, synth, topics, options=options, writer=writer)
-        except BaseException:
-            if writer is not None:
-                writer.close(complete=False)
-            raise
-        if writer is not None:
-            writer.close(complete=True)
-        finished = time.monotonic()
-        read_error = reader.read_error or scan_error
-        rows = sorted((o.row for o in outcomes), key=lambda r: int(r["frame"]))
-        summary = _summary(
-            options,
-            source=source,
-            synth=synth,
-            plan=plan,
-            topics=topics,
-            rows=rows,
-            counts=reader.counts,
-            reasons=reader.reasons,
-            read_error=read_error,
-            writer=writer,
-            timing={"scan_s": scanned - started, "evaluate_s": finished - scanned},
-        )
-    result = EvalResult(options.out, rows, summary, samples, writer.out if writer else None, read_error)
+        first = _first_pass(source, topics, options, started)
+        result = _second_pass(source, synth, first, options)
     write_outputs(result, options)
-    if read_error is not None:
+    if result.error is not None:
         raise BagError(
-            f"{read_error}; the outputs for the {result.frames} frames read before it were written to {options.out}"
+            f"{result.error}; the outputs for the {result.frames} frames read before it were written to "
+            f"{options.out}"
             + (f" and {result.bag_out}" if result.bag_out else "")
             + " (metrics.json says complete: false)"
         )
     return result
+
+
+def _second_pass(source: BagSource, synth: Synthesizer, first: _FirstPass, options: EvalOptions) -> EvalResult:
+    """Synthesize and score the planned frames (writing ``--write-bag``); the result, not yet written."""
+    started = time.monotonic()
+    writer = None
+    if options.write_bag is not None:
+        storage = output_storage(options.write_storage, source.storage)
+        expected = [(i, first.plan.rgb.log_ns[i]) for i in first.plan.frames]
+        writer = SyntheticBagWriter(options.write_bag, source, storage, expected, synth.output_encoding)
+    try:
+        pipeline = _pipeline(source, first.plan, synth, first.topics, options=options, writer=writer)
+    except BaseException:
+        if writer is not None:
+            writer.close(complete=False)
+        raise
+    if writer is not None:
+        writer.close(complete=True)
+    evaluate_s = time.monotonic() - started
+    read_error = pipeline.reader.read_error or first.scan_error
+    rows = sorted(pipeline.rows, key=lambda r: r.frame)
+    samples = pipeline.samples()
+    run = _Run(source, synth, first, options, pipeline.reader, writer)
+    summary = _summary(run, rows, samples, read_error, evaluate_s)
+    return EvalResult(options.out, rows, summary, samples, writer.out if writer else None, read_error)
 
 
 def lanes(options: EvalOptions, cpus: int | None = None) -> tuple[int, int]:
@@ -680,115 +627,145 @@ def _network(synth: Synthesizer, threads: int) -> Backend:
     return backend
 
 
+Pool: TypeAlias = concurrent.futures.ThreadPoolExecutor | _Inline
+
+
+class _Pipeline:
+    """The main thread of the second pass: batches to the network, frames to the scorers, results collected.
+
+    :meth:`steps` takes the reader's queue and yields once per finished frame;
+    the rows, the bag writer's frames and the samples are gathered as frames
+    finish (in the order they were read).
+    """
+
+    def __init__(
+        self,
+        plan: FramePlan,
+        synth: Synthesizer,
+        network: Backend,
+        reader: _Reader,
+        *,
+        options: EvalOptions,
+        writer: SyntheticBagWriter | None,
+    ) -> None:
+        self.synth, self.network, self.reader, self.options, self.writer = synth, network, reader, options, writer
+        self.batch_size = max(1, options.batch or synth.backend.max_batch)
+        self.spread = _spread(sorted(i for i in plan.frames if i in plan.thermal_for) or plan.frames, options.samples)
+        self.t0_ns = plan.rgb.stamps[plan.frames[0]]
+        self.rows: list[FrameRow] = []
+        self.extremes = _Extremes(EXTREMES)
+        self.spread_samples: list[Sample] = []
+        self.batch: list[_Work] = []
+        self.inflight: deque[tuple[_Work, concurrent.futures.Future[FrameOutcome]]] = deque()
+
+    def steps(self, items: queue.Queue[object], pool: Pool) -> Iterator[None]:
+        """Run every frame the reader queues through the network and ``pool``; yields once per finished frame."""
+        while (item := items.get()) is not _END:
+            if isinstance(item, Record):
+                if self.writer is not None:
+                    self.writer.add_record(item)
+                continue
+            assert isinstance(item, _Work)
+            if item.blob is None:
+                self._finish(FrameOutcome(_row(item, item.error or "rejected")), item)
+                yield None
+                continue
+            self.batch.append(item)
+            if len(self.batch) >= self.batch_size:
+                self._run_batch(pool)
+            yield from self._drain(2 * self.batch_size)
+        self._run_batch(pool)
+        yield from self._drain(0)
+
+    def samples(self) -> list[Sample]:
+        """The spread samples in drive order, then the best and the worst frames."""
+        return sorted(self.spread_samples, key=lambda s: s.index) + self.extremes.samples()
+
+    def _run_batch(self, pool: Pool) -> None:
+        # Frames of one size run together (a bag's camera may change mode mid-drive).
+        for shape in dict.fromkeys(w.blob.shape for w in self.batch if w.blob is not None):
+            group = [w for w in self.batch if w.blob is not None and w.blob.shape == shape]
+            out = self.network.run(np.concatenate([w.blob for w in group if w.blob is not None]))
+            for work, net_out in zip(group, out, strict=True):
+                thermal = self.synth.postprocess(net_out, work.view)
+                keep = work.index in self.spread or (
+                    self.options.thermal_topic is not None and work.thermal is not None
+                )
+                self.inflight.append((work, pool.submit(_score, work, thermal, self.synth, self.options, keep)))
+        self.batch.clear()
+
+    def _drain(self, limit: int) -> Iterator[None]:
+        while self.inflight and (len(self.inflight) > limit or self.inflight[0][1].done()):
+            work, future = self.inflight.popleft()
+            self._finish(future.result(), work)
+            yield None
+
+    def _finish(self, outcome: FrameOutcome, work: _Work) -> None:
+        self._write(outcome, work)
+        if outcome.rgb_view is not None:
+            self._collect(outcome, work)
+        self.rows.append(outcome.row)  # the row only: the images have served
+
+    def _write(self, outcome: FrameOutcome, work: _Work) -> None:
+        if self.writer is None:
+            return
+        if outcome.thermal is not None and outcome.color is not None:
+            self.writer.add_frame(
+                work.index,
+                log_ns=work.log_ns,
+                stamp_ns=work.stamp_ns,
+                frame_id=work.frame_id,
+                thermal=outcome.thermal,
+                color=outcome.color,
+                camera=work.view.camera if work.view is not None else None,
+            )
+        else:
+            self.writer.skip(work.index)
+
+    def _collect(self, outcome: FrameOutcome, work: _Work) -> None:
+        if work.index in self.spread:
+            self.spread_samples.append(_sample(outcome, "sample", self.options, self.t0_ns))
+        value = outcome.row.model["warm_iou"]
+        if value is not None:
+            best, worst = self.extremes.wants(value)
+            if best or worst:
+                self.extremes.add(
+                    value,
+                    _sample(outcome, "best", self.options, self.t0_ns) if best else None,
+                    _sample(outcome, "worst", self.options, self.t0_ns) if worst else None,
+                )
+
+
 def _pipeline(
     source: BagSource,
     plan: FramePlan,
     synth: Synthesizer,
-    topics: tuple[TopicInfo, TopicInfo | None, TopicInfo | None],
+    topics: Topics,
     *,
     options: EvalOptions,
     writer: SyntheticBagWriter | None,
-) -> tuple[list[FrameOutcome], list[Sample], _Reader]:
-    """Run the second pass; returns the outcomes, the sample strips and the reader (for its counts)."""
-    batch_size = max(1, options.batch or synth.backend.max_batch)
-    cpus = usable_cpus()
-    net_threads, workers = lanes(options, cpus)
+) -> _Pipeline:
+    """Run the second pass; returns the pipeline with its rows and samples (and the reader, for its counts)."""
+    net_threads, workers = lanes(options, usable_cpus())
     network = _network(synth, net_threads)
-    spread = _spread(sorted(i for i in plan.frames if i in plan.thermal_for) or plan.frames, options.samples)
-    t0_ns = plan.rgb.stamps[plan.frames[0]]
-    items: queue.Queue[Any] = queue.Queue(maxsize=2 * batch_size + 16)  # bounds memory: a few frames ahead
+    batch_size = max(1, options.batch or synth.backend.max_batch)
+    items: queue.Queue[object] = queue.Queue(maxsize=2 * batch_size + 16)  # bounds memory: a few frames ahead
     stop = threading.Event()
     camera = CameraModel.load_yaml(options.camera_info) if options.camera_info else None
     reader = _Reader(source, plan, synth, topics, copy_all=writer is not None, out=items, stop=stop, camera=camera)
-    extremes = _Extremes(EXTREMES)
-    spread_samples: list[Sample] = []
-    outcomes: list[FrameOutcome] = []
-
-    def finish(outcome: FrameOutcome, work: _Work) -> None:
-        if writer is not None:
-            if outcome.thermal is not None and outcome.color is not None:
-                writer.add_frame(
-                    work.index,
-                    log_ns=work.log_ns,
-                    stamp_ns=work.stamp_ns,
-                    frame_id=work.frame_id,
-                    thermal=outcome.thermal,
-                    color=outcome.color,
-                    camera=work.view.camera if work.view is not None else None,
-                )
-            else:
-                writer.skip(work.index)
-        if outcome.rgb_view is not None:
-            if work.index in spread:
-                spread_samples.append(_sample(outcome, "sample", options, t0_ns))
-            value = outcome.row.get("model_warm_iou")
-            if value is not None:
-                best, worst = extremes.wants(value)
-                if best or worst:
-                    extremes.add(
-                        value,
-                        _sample(outcome, "best", options, t0_ns) if best else None,
-                        _sample(outcome, "worst", options, t0_ns) if worst else None,
-                    )
-        # Keep the row only: the images have served.
-        outcomes.append(FrameOutcome(outcome.row))
-
-    def keep_images(work: _Work) -> bool:
-        return work.index in spread or (options.thermal_topic is not None and work.thermal is not None)
-
-    def outcomes_stream() -> Iterator[None]:
-        inflight: deque[tuple[_Work, concurrent.futures.Future[FrameOutcome]]] = deque()
-        batch: list[_Work] = []
-        pool_cm: Any = (
-            concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate-score")
-            if workers > 0
-            else _Inline()
-        )
-        with pool_cm as pool:
-
-            def run_batch() -> None:
-                if not batch:
-                    return
-                # Frames of one size run together (a bag's camera may change mode mid-drive).
-                for shape in dict.fromkeys(w.blob.shape for w in batch if w.blob is not None):
-                    group = [w for w in batch if w.blob is not None and w.blob.shape == shape]
-                    out = network.run(np.concatenate([w.blob for w in group if w.blob is not None]))
-                    for work, net_out in zip(group, out, strict=True):
-                        thermal = synth.postprocess(net_out, work.view)
-                        inflight.append((work, pool.submit(_score, work, thermal, synth, options, keep_images(work))))
-                batch.clear()
-
-            def drain(limit: int) -> Iterator[None]:
-                while inflight and (len(inflight) > limit or inflight[0][1].done()):
-                    work, future = inflight.popleft()
-                    finish(future.result(), work)
-                    yield None
-
-            while True:
-                item = items.get()
-                if item is _END:
-                    break
-                if isinstance(item, Record):
-                    if writer is not None:
-                        writer.add_record(item)
-                    continue
-                work: _Work = item
-                if work.blob is None:
-                    finish(FrameOutcome(_row(work, work.error or "rejected")), work)
-                    yield None
-                    continue
-                batch.append(work)
-                if len(batch) >= batch_size:
-                    run_batch()
-                yield from drain(2 * batch_size)
-            run_batch()
-            yield from drain(0)
-
+    pipeline = _Pipeline(plan, synth, network, reader, options=options, writer=writer)
+    pool: Pool = (
+        concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate-score")
+        if workers > 0
+        else _Inline()
+    )
     reader.start()
     hide = None if options.show_progress is None else not options.show_progress
     try:
-        for _ in progress(outcomes_stream(), total=len(plan.frames), desc="evaluate", unit="frame", disable=hide):
-            pass
+        with pool:
+            steps = pipeline.steps(items, pool)
+            for _ in progress(steps, total=len(plan.frames), desc="evaluate", unit="frame", disable=hide):
+                pass
     finally:
         stop.set()
         reader.join(timeout=30)
@@ -796,16 +773,30 @@ def _pipeline(
             network.close()
     if reader.error is not None:
         raise reader.error
-    samples = sorted(spread_samples, key=lambda s: s.index) + extremes.samples()
-    return outcomes, samples, reader
+    return pipeline
+
+
+# -- metrics.json ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the summary is drawn from besides the rows and samples."""
+
+    source: BagSource
+    synth: Synthesizer
+    first: _FirstPass
+    options: EvalOptions
+    reader: _Reader
+    writer: SyntheticBagWriter | None = None
 
 
 def _why_unscored(
-    options: EvalOptions, thermal: TopicInfo | None, reasons: dict[str, str], rows: Sequence[Mapping[str, Any]]
+    options: EvalOptions, thermal: TopicInfo | None, reasons: dict[str, str], rows: Sequence[FrameRow]
 ) -> str:
     if thermal is None:
         return "no real thermal topic was given (--thermal-topic)"
-    if rows and all(r["status"] == CAMERA_VIEW_UNSCORED for r in rows):
+    if rows and all(r.status == CAMERA_VIEW_UNSCORED for r in rows):
         return (
             "every frame was synthesised in the camera view (the RGB camera's own view), which real thermal frames "
             "do not show; to score against the thermal camera, use --view rig with this rig's alignment (--alignment)"
@@ -818,100 +809,106 @@ def _why_unscored(
 
 
 def _summary(
-    options: EvalOptions,
-    *,
-    source: BagSource,
-    synth: Synthesizer,
-    plan: FramePlan,
-    topics: tuple[TopicInfo, TopicInfo | None, TopicInfo | None],
-    rows: list[dict[str, Any]],
-    counts: Counter[str],
-    reasons: dict[str, str],
-    read_error: BagReadError | None,
-    writer: SyntheticBagWriter | None,
-    timing: dict[str, float],
-) -> dict[str, Any]:
+    run: _Run, rows: list[FrameRow], samples: Sequence[Sample], read_error: BagReadError | None, evaluate_s: float
+) -> EvalSummary:
     """The metrics.json document."""
-    from thermal_synth_core.modelfile import file_sha256
+    thermal = run.first.topics[1]
+    scored = [r for r in rows if r.scored]
+    stamps = [run.first.plan.rgb.stamps[i] for i in run.first.plan.frames]
+    reasons = run.reader.reasons
+    return EvalSummary(
+        version=__version__,
+        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        complete=read_error is None,
+        error=str(read_error) if read_error is not None else None,
+        has_metrics=bool(scored),
+        note=None if scored else "no metrics could be computed: " + _why_unscored(run.options, thermal, reasons, rows),
+        model=ModelInfo(
+            path=str(run.synth.model_path),
+            sha256=file_sha256(run.synth.model_path),
+            backend=run.synth.backend.describe(),
+            spec=run.synth.spec.to_dict(),
+        ),
+        bag=_bag_info(run.source, run.first.topics),
+        pairing=_pairing(run.options, scored),
+        normalisation=_normalisation(thermal),
+        counts=_counts(run, rows),
+        drive_s=(max(stamps) - min(stamps)) / 1e9 if stamps else 0.0,
+        # Frames without real thermal still count for the mask's warm contrast.
+        metrics=scoring.aggregate([r.columns() for r in rows]),
+        headline=list(scoring.HEADLINE),
+        timing=Timing(
+            scan_s=round(run.first.scan_s, 3),
+            evaluate_s=round(evaluate_s, 3),
+            frames_per_s=len(rows) / evaluate_s if evaluate_s > 0 else None,
+        ),
+        write_bag=_write_bag_info(run.writer) if run.writer is not None else None,
+        samples=sample_entries(samples),
+        outputs=Outputs(report=REPORT_FILE if run.options.report else None),
+    )
 
+
+def _bag_info(source: BagSource, topics: Topics) -> BagInfo:
     rgb, thermal, mask = topics
-    scored = [r for r in rows if r["status"] == "scored"]
-    synthesized = [r for r in rows if not str(r["status"]).startswith("RGB ")]
-    dts = [abs(float(r["dt_ms"])) for r in scored if r["dt_ms"] is not None]
-    stamps = [plan.rgb.stamps[i] for i in plan.frames]
-    evaluate_s = timing["evaluate_s"]
-    aggregate = scoring.aggregate(rows)  # frames without real thermal still count for the mask's warm contrast
-    doc: dict[str, Any] = {
-        "tool": "thermal-synth evaluate",
-        "version": __version__,
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "complete": read_error is None,
-        "error": str(read_error) if read_error is not None else None,
-        "has_metrics": bool(scored),
-        "note": None if scored else "no metrics could be computed: " + _why_unscored(options, thermal, reasons, rows),
-        "model": {
-            "path": str(synth.model_path),
-            "sha256": file_sha256(synth.model_path),
-            "backend": synth.backend.describe(),
-            "spec": synth.spec.to_dict(),
-        },
-        "bag": {
-            "path": str(source.path),
-            "storage": source.storage,
-            "topics": [t.to_dict() for t in source.topics()],
-            "messages": source.message_count,
-            "start_ns": source.start_ns,
-            "end_ns": source.end_ns,
-            "duration_s": (source.end_ns - source.start_ns) / 1e9,
-            "rgb_topic": rgb.to_dict(),
-            "thermal_topic": thermal.to_dict() if thermal else None,
-            "mask_topic": mask.to_dict() if mask else None,
-        },
-        "pairing": {
-            "rule": "nearest header stamp within the slop; each real frame scored once (by the RGB frame nearest it)",
-            "slop_s": options.slop,
-            "abs_dt_ms": {
-                "mean": float(np.mean(dts)) if dts else None,
-                "max": float(np.max(dts)) if dts else None,
-            },
-        },
-        "normalisation": {
-            "agc": "thermal_synth_core.agc.agc_normalize on synthetic, real and baseline",
-            "low_percentile": AGC_LOW_PERCENTILE,
-            "high_percentile": AGC_HIGH_PERCENTILE,
-            "compared_at": "the real thermal frame's resolution" if thermal else "the model's output size",
-            "baseline": "8-bit luminance (OpenCV RGB2GRAY) of the network input: the RGB frame warped by the "
-            "model's alignment, at the model's input size",
-        },
-        "counts": {
-            "rgb_frames_in_bag": rgb.count,
-            "planned": len(plan.frames),
-            "read": len(rows),
-            "synthesized": len(synthesized),
-            "scored": len(scored),
-            "paired": len(plan.thermal_for),
-            "unpaired": len(synthesized) - len(scored),
-            "rgb_rejected": int(counts["rgb_rejected"]),
-            "thermal_rejected": int(counts["thermal_rejected"]),
-            "mask_rejected": int(counts["mask_rejected"]),
-            "thermal_frames_in_bag": thermal.count if thermal else 0,
-            "first_rejections": reasons,
-        },
-        "drive_s": (max(stamps) - min(stamps)) / 1e9 if stamps else 0.0,
-        "metrics": aggregate,
-        "headline": list(scoring.HEADLINE),
-        "timing": {
-            **{k: round(v, 3) for k, v in timing.items()},
-            "frames_per_s": len(rows) / evaluate_s if evaluate_s > 0 else None,
-        },
-        "write_bag": None,
-    }
-    if writer is not None:
-        doc["write_bag"] = {
-            "path": str(writer.out),
-            "storage": writer.storage,
-            "topics_added": ["/thermal_synth/image", "/thermal_synth/camera_info", "/thermal_synth/image_color"],
-            "messages": dict(sorted(writer.counts.items())),
-            "not_copied": writer.skipped_topics,
-        }
-    return doc
+    return BagInfo(
+        path=str(source.path),
+        storage=source.storage,
+        topics=[t.to_dict() for t in source.topics()],
+        messages=source.message_count,
+        start_ns=source.start_ns,
+        end_ns=source.end_ns,
+        duration_s=(source.end_ns - source.start_ns) / 1e9,
+        rgb_topic=rgb.to_dict(),
+        thermal_topic=thermal.to_dict() if thermal else None,
+        mask_topic=mask.to_dict() if mask else None,
+    )
+
+
+def _pairing(options: EvalOptions, scored: Sequence[FrameRow]) -> Pairing:
+    dts = [abs(r.dt_ms) for r in scored if r.dt_ms is not None]
+    return Pairing(
+        slop_s=options.slop,
+        abs_dt_ms=AbsDt(mean=float(np.mean(dts)) if dts else None, max=float(np.max(dts)) if dts else None),
+    )
+
+
+def _normalisation(thermal: TopicInfo | None) -> Normalisation:
+    return Normalisation(
+        agc="thermal_synth_core.agc.agc_normalize on synthetic, real and baseline",
+        low_percentile=AGC_LOW_PERCENTILE,
+        high_percentile=AGC_HIGH_PERCENTILE,
+        compared_at="the real thermal frame's resolution" if thermal else "the model's output size",
+        baseline="8-bit luminance (OpenCV RGB2GRAY) of the network input: the RGB frame warped by the "
+        "model's alignment, at the model's input size",
+    )
+
+
+def _counts(run: _Run, rows: Sequence[FrameRow]) -> Counts:
+    rgb, thermal, _ = run.first.topics
+    counts = run.reader.counts
+    synthesized = sum(1 for r in rows if r.synthesized)
+    scored = sum(1 for r in rows if r.scored)
+    return Counts(
+        rgb_frames_in_bag=rgb.count,
+        planned=len(run.first.plan.frames),
+        read=len(rows),
+        synthesized=synthesized,
+        scored=scored,
+        paired=len(run.first.plan.thermal_for),
+        unpaired=synthesized - scored,
+        rgb_rejected=int(counts["rgb_rejected"]),
+        thermal_rejected=int(counts["thermal_rejected"]),
+        mask_rejected=int(counts["mask_rejected"]),
+        thermal_frames_in_bag=thermal.count if thermal else 0,
+        first_rejections=run.reader.reasons,
+    )
+
+
+def _write_bag_info(writer: SyntheticBagWriter) -> WriteBagInfo:
+    return WriteBagInfo(
+        path=str(writer.out),
+        storage=writer.storage,
+        topics_added=["/thermal_synth/image", "/thermal_synth/camera_info", "/thermal_synth/image_color"],
+        messages=dict(sorted(writer.counts.items())),
+        not_copied=writer.skipped_topics,
+    )

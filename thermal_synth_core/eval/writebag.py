@@ -29,6 +29,9 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+from rosbags.convert.converter import generate_message_converter
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
 
 from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.errors import BagError
@@ -89,9 +92,6 @@ class SyntheticBagWriter:
     def __init__(
         self, out: str | Path, source: BagSource, storage: str, expected: Iterable[tuple[int, int]], encoding: str
     ) -> None:
-        from rosbags.rosbag2 import StoragePlugin, Writer
-        from rosbags.typesys import Stores, get_typestore
-
         self.out = Path(out).expanduser()
         if self.out.exists():
             raise BagError(
@@ -164,8 +164,6 @@ class SyntheticBagWriter:
 
     def _converter(self, msgtype: str) -> Callable[[bytes], bytes]:
         """ROS 1 bytes -> ROS 2 CDR bytes of the Kilted definition."""
-        from rosbags.convert.converter import generate_message_converter
-
         if msgtype not in self.store.types:
             raise BagError(f"{msgtype} from a ROS 1 bag has no ROS 2 equivalent to convert to")
         with contextlib.redirect_stdout(io.StringIO()):  # rosbags notes migrations on stdout

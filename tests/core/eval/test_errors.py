@@ -77,8 +77,20 @@ def test_truncated_bag_is_refused_before_anything_is_written(storage: str, tmp_p
     drive = write_drive(tmp_path, storage, rgb_frames=12, size=(160, 120))  # type: ignore[arg-type]
     (data,) = [p for p in drive.path.iterdir() if p.suffix in (".db3", ".mcap")]
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    out, bag_out = tmp_path / "o", tmp_path / "with_synth"
+    options = _options(
+        drive.path,
+        out,
+        rgb_topic=DRIVE_RGB,
+        thermal_topic=DRIVE_THERMAL,
+        write_bag=bag_out,
+        model=small_model,
+        backend="torch",
+    )
     with pytest.raises(BagError, match=r"is not a readable bag .* a truncated or corrupt bag also ends here"):
-        evaluate(_options(drive.path, tmp_path / "o", rgb_topic=DRIVE_RGB, model=small_model, backend="torch"))
+        evaluate(options)
+    assert not out.exists() or not any(out.iterdir()), f"written for a refused bag: {list(out.rglob('*'))}"
+    assert not bag_out.exists() and not list(tmp_path.glob(".with_synth*")), "no --write-bag output, not even staged"
 
 
 def test_bag_damaged_part_way_keeps_what_was_computed(tmp_path: Path, small_model: Path) -> None:
@@ -168,7 +180,7 @@ def test_ros1_bag_is_evaluated_and_converted_for_write_bag(tmp_path: Path, small
             backend="torch",
         )
     )
-    assert result.summary["bag"]["storage"] == "ros1"
+    assert result.summary.bag.storage == "ros1"
     assert result.frames == 6 and result.scored > 0
     with AnyReader([tmp_path / "ros2"]) as reader:
         assert reader.is2
@@ -221,11 +233,11 @@ def test_bad_messages_are_counted_and_skipped_like_in_the_node(tmp_path: Path, s
             backend="torch",
         )
     )
-    counts = result.summary["counts"]
-    assert (counts["read"], counts["synthesized"], counts["rgb_rejected"], counts["thermal_rejected"]) == (6, 5, 1, 1)
-    assert "unsupported image encoding 'nonsense'" in counts["first_rejections"]["rgb"]
-    assert "rgb8 is not a thermal encoding" in counts["first_rejections"]["thermal"]
-    statuses = [r["status"] for r in result.rows]
+    counts = result.summary.counts
+    assert (counts.read, counts.synthesized, counts.rgb_rejected, counts.thermal_rejected) == (6, 5, 1, 1)
+    assert "unsupported image encoding 'nonsense'" in counts.first_rejections["rgb"]
+    assert "rgb8 is not a thermal encoding" in counts.first_rejections["thermal"]
+    statuses = [r.status for r in result.rows]
     assert statuses[2].startswith("RGB frame rejected: unsupported image encoding 'nonsense'")
     assert any(s.startswith("real thermal frame rejected: rgb8 is not a thermal encoding") for s in statuses)
     with AnyReader([tmp_path / "out_bag"]) as reader:

@@ -25,7 +25,7 @@ from thermal_synth_core import imagemsg, metrics
 from thermal_synth_core.agc import agc_normalize
 from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.cli import main
-from thermal_synth_core.eval import COLOR_TOPIC, EvalOptions, EvalResult, evaluate
+from thermal_synth_core.eval import COLOR_TOPIC, EvalOptions, EvalResult, EvalSummary, evaluate
 from thermal_synth_core.eval import THERMAL_TOPIC as SYNTH_TOPIC
 from thermal_synth_core.eval.outputs import CSV_COLUMNS
 from thermal_synth_core.eval.scoring import baseline_from_blob
@@ -79,47 +79,49 @@ def test_frames_are_paired_by_header_stamp_within_the_slop(run: Run) -> None:
     rgb = [imagemsg.stamp_ns(m.header) for _, m in _read_topic(run.bag, RGB_TOPIC)]
     thermal = [imagemsg.stamp_ns(m.header) for _, m in _read_topic(run.bag, THERMAL_TOPIC)]
     expected = {p.a: p for p in pair_nearest(rgb, thermal, 0.05, unique=True)}
-    counts = run.result.summary["counts"]
-    assert counts["read"] == counts["synthesized"] == FRAMES
-    assert counts["thermal_frames_in_bag"] == len(thermal) != len(rgb)  # the cameras run at other rates
-    assert 0 < counts["scored"] == len(expected) < FRAMES
+    counts = run.result.summary.counts
+    assert counts.read == counts.synthesized == FRAMES
+    assert counts.thermal_frames_in_bag == len(thermal) != len(rgb)  # the cameras run at other rates
+    assert 0 < counts.scored == len(expected) < FRAMES
     for row in run.result.rows:
-        assert row["rgb_stamp_ns"] == rgb[row["frame"]]
-        pair = expected.get(row["frame"])
+        assert row.rgb_stamp_ns == rgb[row.frame]
+        pair = expected.get(row.frame)
         if pair is None:
-            assert row["status"] == "no real thermal frame within 0.05 s"
-            assert row["model_l1"] is None
+            assert row.status == "no real thermal frame within 0.05 s"
+            assert row.model["l1"] is None
         else:
-            assert row["status"] == "scored"
-            assert row["thermal_stamp_ns"] == thermal[pair.b]
-            assert abs(row["dt_ms"]) <= 50.0
+            assert row.status == "scored"
+            assert row.thermal_stamp_ns == thermal[pair.b]
+            assert row.dt_ms is not None and abs(row.dt_ms) <= 50.0
 
 
 def test_metrics_are_finite_and_match_a_direct_synthesizer_run(run: Run) -> None:
-    scored = [r for r in run.result.rows if r["status"] == "scored"]
+    scored = [r for r in run.result.rows if r.scored]
     for row in scored:
-        for side in ("model", "baseline"):
+        for side in (row.model, row.baseline):
             for key in ("l1", "psnr", "ssim", "warm_iou", "warm_contrast"):
-                assert math.isfinite(row[f"{side}_{key}"]), (side, key, row)
-        assert math.isfinite(row["real_warm_contrast"])
+                value = side[key]
+                assert value is not None and math.isfinite(value), (key, row)
+        assert row.real_warm_contrast is not None and math.isfinite(row.real_warm_contrast)
     rgb_msgs = dict(enumerate(m for _, m in _read_topic(run.bag, RGB_TOPIC)))
     thermal_msgs = {imagemsg.stamp_ns(m.header): m for _, m in _read_topic(run.bag, THERMAL_TOPIC)}
     masks = {imagemsg.stamp_ns(m.header): m for _, m in _read_topic(run.bag, MASK_TOPIC)}
     for row in scored[:: max(1, len(scored) // 3)]:
-        rgb = imagemsg.to_rgb8(rgb_msgs[row["frame"]])
-        real = imagemsg.to_mono(thermal_msgs[row["thermal_stamp_ns"]])
-        mask = imagemsg.to_mono(masks[row["thermal_stamp_ns"]]) > 0
+        assert row.thermal_stamp_ns is not None
+        rgb = imagemsg.to_rgb8(rgb_msgs[row.frame])
+        real = imagemsg.to_mono(thermal_msgs[row.thermal_stamp_ns])
+        mask = imagemsg.to_mono(masks[row.thermal_stamp_ns]) > 0
         synthetic = cv2.resize(run.synth(rgb), THERMAL_SIZE, interpolation=cv2.INTER_AREA)
         real01, syn01 = agc_normalize(real), agc_normalize(synthetic)
         tolerance = 0.02 if run.bag.name.startswith("drive-mcap") else 1e-3  # the mcap run reads the JPEG topic
-        assert row["model_l1"] == pytest.approx(metrics.l1(syn01, real01), abs=tolerance)
-        assert row["model_ssim"] == pytest.approx(metrics.ssim(syn01, real01), abs=3 * tolerance)
-        assert row["model_warm_iou"] == pytest.approx(metrics.warm_region_iou(syn01, real01), abs=3 * tolerance)
-        assert row["model_warm_contrast"] == pytest.approx(metrics.warm_contrast(syn01, mask), abs=tolerance)
+        assert row.model["l1"] == pytest.approx(metrics.l1(syn01, real01), abs=tolerance)
+        assert row.model["ssim"] == pytest.approx(metrics.ssim(syn01, real01), abs=3 * tolerance)
+        assert row.model["warm_iou"] == pytest.approx(metrics.warm_region_iou(syn01, real01), abs=3 * tolerance)
+        assert row.model["warm_contrast"] == pytest.approx(metrics.warm_contrast(syn01, mask), abs=tolerance)
         gray = cv2.resize(baseline_from_blob(run.synth.preprocess(rgb)), THERMAL_SIZE, interpolation=cv2.INTER_LINEAR)
         base01 = agc_normalize(gray)
-        assert row["baseline_l1"] == pytest.approx(metrics.l1(base01, real01), abs=tolerance)
-        assert row["baseline_warm_iou"] == pytest.approx(metrics.warm_region_iou(base01, real01), abs=3 * tolerance)
+        assert row.baseline["l1"] == pytest.approx(metrics.l1(base01, real01), abs=tolerance)
+        assert row.baseline["warm_iou"] == pytest.approx(metrics.warm_region_iou(base01, real01), abs=3 * tolerance)
 
 
 def test_aggregate_and_provenance_in_metrics_json(run: Run, model_file: Path) -> None:
@@ -133,10 +135,10 @@ def test_aggregate_and_provenance_in_metrics_json(run: Run, model_file: Path) ->
     assert {t["name"] for t in bag["topics"]} == {RGB_TOPIC, COMPRESSED_TOPIC, THERMAL_TOPIC, MASK_TOPIC}
     assert bag["mask_topic"]["name"] == MASK_TOPIC  # auto-detected
     assert 1.0 < bag["duration_s"] < 1.3
-    scored = [r for r in run.result.rows if r["status"] == "scored"]
+    scored = [r for r in run.result.rows if r.scored]
     for key in ("l1", "psnr", "ssim", "warm_iou", "warm_contrast"):
         entry = doc["metrics"][key]
-        assert entry["model"]["mean"] == pytest.approx(float(np.mean([r[f"model_{key}"] for r in scored])))
+        assert entry["model"]["mean"] == pytest.approx(float(np.mean([r.model[key] for r in scored])))
         assert entry["baseline"]["n"] == len(scored)
         assert entry["winner"] in ("model", "baseline")
     assert doc["metrics"]["warm_contrast"]["real"]["mean"] > 0.2  # the masks mark warm things in the real frames
@@ -147,6 +149,29 @@ def test_aggregate_and_provenance_in_metrics_json(run: Run, model_file: Path) ->
     assert float(table[0]["t_s"]) == 0.0
 
 
+def test_metrics_json_reads_back_into_the_summary_it_was_written_from(run: Run) -> None:
+    text = (run.out / "metrics.json").read_text()
+    summary = EvalSummary.from_json(json.loads(text))
+    assert summary == run.result.summary
+    assert json.dumps(summary.to_json(), indent=2) + "\n" == text  # same keys, order and values
+
+
+def test_summary_lists_each_sample_file_once_with_every_role_of_its_frame(run: Run) -> None:
+    roles: dict[int, list[str]] = {}
+    for sample in run.result.samples:
+        roles.setdefault(sample.index, []).append(sample.role)
+    assert {"sample", "best", "worst"} <= {s.role for s in run.result.samples}
+    entries = run.result.summary.samples
+    assert [(e.frame, e.roles) for e in entries] == list(roles.items())
+    assert [e.file for e in entries] == [f"samples/frame_{e.frame:06d}.png" for e in entries]
+    assert {e.file for e in entries} == {f"samples/{p.name}" for p in (run.out / "samples").iterdir()}
+
+
+def test_frame_rows_have_the_csv_columns(run: Run) -> None:
+    for row in run.result.rows:
+        assert [c for c in CSV_COLUMNS if c != "t_s"] == list(row.columns())
+
+
 def test_write_bag_has_the_input_topics_plus_synthetic_ones_with_the_rgb_stamps(run: Run) -> None:
     from rosbags.highlevel import AnyReader
 
@@ -154,7 +179,7 @@ def test_write_bag_has_the_input_topics_plus_synthetic_ones_with_the_rgb_stamps(
     with AnyReader([run.bag_out]) as reader:
         counts = {name: info.msgcount for name, info in reader.topics.items()}
         log_times = [t for _, t, _ in reader.messages()]
-    source = {t["name"]: t["count"] for t in run.result.summary["bag"]["topics"]}
+    source = {t["name"]: t["count"] for t in run.result.summary.bag.topics}
     assert counts == {**source, SYNTH_TOPIC: FRAMES, INFO_TOPIC: FRAMES, COLOR_TOPIC: FRAMES}
     assert log_times == sorted(log_times)
     rgb = _read_topic(run.bag, RGB_TOPIC)
@@ -195,7 +220,7 @@ def test_report_is_self_contained_with_its_images_and_tables(run: Run) -> None:
     assert len(samples) >= 3
     strip = cv2.imread(str(samples[0]))
     assert strip is not None and strip.shape[1] > 3 * strip.shape[0]  # RGB | synthetic | real | error
-    listed = {s["file"] for s in run.result.summary["samples"]}
+    listed = {s.file for s in run.result.summary.samples}
     assert listed == {f"samples/{p.name}" for p in samples}
 
 
@@ -261,7 +286,7 @@ def test_camera_view_is_synthesised_and_written_but_not_scored_against_the_rigs_
     )
     result = evaluate(options)
     assert result.frames == FRAMES and result.scored == 0
-    assert not result.summary["has_metrics"]
+    assert not result.summary.has_metrics
     rows = list(csv.DictReader((tmp_path / "out" / "frames.csv").open()))
     assert {r["status"] for r in rows} == {"camera view: real thermal shows the rig's view, not this camera's"}
     rgb = _read_topic(drives["sqlite3"], RGB_TOPIC)[0][1]

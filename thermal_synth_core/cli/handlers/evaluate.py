@@ -35,16 +35,16 @@ def run(args: argparse.Namespace) -> int:
     )
     result = evaluate(options)
     doc = result.summary
-    fps = doc["timing"].get("frames_per_s") or 0.0
+    fps = doc.timing.frames_per_s or 0.0
     where = f"-> {Path(args.out) / REPORT_FILE}" + (f", bag {result.bag_out}" if result.bag_out else "")
-    if not doc["has_metrics"]:
-        summary(f"evaluate: {result.frames} frames synthesized; {doc['note']} ({fps:.1f} frames/s) {where}")
+    if not doc.has_metrics:
+        summary(f"evaluate: {result.frames} frames synthesized; {doc.note} ({fps:.1f} frames/s) {where}")
         return 0
     figures = []
     for key in HEADLINE:
         entry = result.aggregate.get(key)
         if entry:
-            winner = {"model": "model better", "baseline": "grayscale better"}.get(entry["winner"], "tie")
+            winner = {"model": "model better", "baseline": "grayscale better"}.get(entry["winner"] or "tie", "tie")
             figures.append(
                 f"{entry['label']} model {entry['model']['mean']:.3f} vs grayscale {entry['baseline']['mean']:.3f}"
                 f" ({winner})"
