@@ -21,11 +21,9 @@ from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.errors import AlignmentError, ModelFileError
 from thermal_synth_core.infer import Synthesis, Synthesizer
 from thermal_synth_core.infer.colormap import apply_colormap
+from thermal_synth_core.infer.embedded import is_embedded
 
-__all__ = ["DEFAULT_MODEL", "Colorizer", "ModelParams", "ThermalModel", "load_colorizer", "load_thermal_model"]
-
-#: ``model_path`` values that select the model embedded in the package.
-DEFAULT_MODEL = ("", "default")
+__all__ = ["Colorizer", "ModelParams", "ThermalModel", "load_colorizer", "load_thermal_model"]
 
 #: ``(thermal HxW uint8|uint16, colour-map name) -> HxWx3 uint8 BGR``; raises on an unknown name.
 Colorizer: TypeAlias = Callable[[npt.NDArray[Any], str], npt.NDArray[np.uint8]]
@@ -71,8 +69,8 @@ class ModelParams:
 
     @property
     def is_default(self) -> bool:
-        """True when the embedded default model is meant."""
-        return self.model_path.strip() in DEFAULT_MODEL
+        """True when the embedded default model is meant (``model_path`` empty or ``default``)."""
+        return is_embedded(self.model_path)
 
     def describe(self) -> str:
         """The model as people should read it in logs and diagnostics."""

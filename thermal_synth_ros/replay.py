@@ -1,6 +1,8 @@
 """Publish a recorded bag onto live ROS 2 topics (``thermal-synth replay``), for machines without ``ros2 bag``.
 
-Reads rosbag2 (sqlite3 and mcap) and ROS 1 bags with ``rosbags``. rosbag2
+Reads rosbag2 (sqlite3 and mcap) and ROS 1 bags with the project's one bag
+reader, :class:`~thermal_synth_core.bagreader.BagSource` (the one ``evaluate``
+uses: same bags accepted, same errors for bad ones). rosbag2
 stores messages as the same CDR bytes DDS sends, so they are published raw
 (``Publisher.publish(bytes)``): no deserialisation, and header stamps stay
 exactly as recorded. ROS 1 messages are converted to ROS 2 CDR once each.
@@ -20,14 +22,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
+from rosbags.convert.converter import generate_message_converter
+from rosbags.typesys import get_typestore
+
+from thermal_synth_core.bagreader import FALLBACK_STORE, BagReadError, BagSource, describe_topics
 from thermal_synth_core.errors import BagError
 from thermal_synth_core.ui import progress
 from thermal_synth_ros.dds import configure_dds, teardown_watchdog
 from thermal_synth_ros.link import publisher_link
 
-__all__ = ["BagTopic", "ReplayResult", "list_topics", "message_class", "open_bag", "replay", "select_topics"]
+__all__ = ["ReplayResult", "message_class", "open_bag", "replay", "select_topics"]
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +44,8 @@ MATCH_SETTLE_S = 0.5
 #: How long the end of a replay waits for reliable subscribers to acknowledge the last messages.
 ACK_TIMEOUT_S = 5.0
 
-
-@dataclass(frozen=True)
-class BagTopic:
-    """One topic of a bag: name, ROS 2 message type and message count."""
-
-    name: str
-    msgtype: str
-    count: int
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.msgtype}, {self.count} msgs)"
+#: Topic -> rclpy publisher (rclpy's classes are untyped; not a document).
+Publishers: TypeAlias = dict[str, Any]
 
 
 @dataclass
@@ -63,47 +60,22 @@ class ReplayResult:
     interrupted: bool = False
 
 
-def open_bag(path: str | Path) -> Any:
-    """An opened ``rosbags.highlevel.AnyReader`` on ``path``; raises :class:`BagError` in the user's terms."""
-    from rosbags.highlevel import AnyReader
-
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise BagError(f"bag {p} does not exist")
-    try:
-        reader = AnyReader([p])
-        reader.open()
-    except Exception as exc:  # rosbags raises several unrelated types for unreadable input
-        raise BagError(
-            f"{p} is not a readable bag (expected a rosbag2 folder, a .mcap or .db3 file, or a ROS 1 .bag; "
-            f"a truncated or corrupt bag also ends here): {exc}"
-        ) from None
-    return reader
+def open_bag(path: str | Path) -> BagSource:
+    """The bag at ``path``, opened by the project's one reader; raises :class:`BagError` in the user's terms."""
+    return BagSource(path)
 
 
-def list_topics(reader: Any) -> list[BagTopic]:
-    """Every topic in the bag, sorted by name."""
-    return [BagTopic(name, info.msgtype or "?", int(info.msgcount)) for name, info in sorted(reader.topics.items())]
-
-
-def _describe(topics: Sequence[BagTopic]) -> str:
-    return "; ".join(str(t) for t in topics) or "(none)"
-
-
-def select_topics(reader: Any, wanted: Sequence[str] | None) -> list[Any]:
+def select_topics(source: BagSource, wanted: Sequence[str] | None) -> list[Any]:
     """The bag connections of ``wanted`` topics (all when None); an unknown topic lists what is there."""
-    available = list_topics(reader)
     if not wanted:
-        return list(reader.connections)
-    names = {t.name for t in available}
+        return source.connections()
     resolved: set[str] = set()
     for topic in wanted:
-        candidates = [topic, f"/{topic}"] if not topic.startswith("/") else [topic]
-        found = next((c for c in candidates if c in names), None)
+        found = source.find(topic)
         if found is None:
-            raise BagError(f"topic {topic} is not in the bag; it has: {_describe(available)}")
-        resolved.add(found)
-    return [c for c in reader.connections if c.topic in resolved]
+            raise BagError(f"topic {topic} is not in the bag; it has: {describe_topics(source.topics())}")
+        resolved.add(found.name)
+    return source.connections(sorted(resolved))
 
 
 def message_class(msgtype: str) -> Any:
@@ -117,22 +89,19 @@ def message_class(msgtype: str) -> Any:
         raise BagError(f"message type {msgtype} is not available to rclpy here (install the {pkg} messages)") from None
 
 
-def _ros1_converter(reader: Any, msgtype: str) -> Callable[[bytes], bytes]:
+def _ros1_converter(source: BagSource, msgtype: str) -> Callable[[bytes], bytes]:
     """ROS 1 bytes -> ROS 2 CDR bytes of the Kilted definition (drops Header.seq and the like)."""
-    from rosbags.convert.converter import generate_message_converter
-    from rosbags.typesys import Stores, get_typestore
-
-    store = get_typestore(Stores.ROS2_KILTED)
+    store = get_typestore(FALLBACK_STORE)
     if msgtype not in store.types:
         raise BagError(f"message type {msgtype} from a ROS 1 bag has no ROS 2 equivalent to convert to")
     # rosbags prints a note when a type needs migrating; keep stdout for the summary line.
     with contextlib.redirect_stdout(sys.stderr):
-        convert = generate_message_converter(reader.typestore, store, msgtype, msgtype, {}, src_is2=False, dst_is2=True)
+        convert = generate_message_converter(source.typestore, store, msgtype, msgtype, {}, src_is2=False, dst_is2=True)
     return lambda raw: bytes(convert(raw))
 
 
 def _qos_for(connection: Any) -> Any:
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: PLC0415  # ROS 2: publishing only
 
     # Reliable serves reliable and best-effort subscribers alike; latched topics stay latched.
     latched = any(
@@ -148,12 +117,12 @@ def _qos_for(connection: Any) -> Any:
 
 @contextlib.contextmanager
 def _ros_node(context: Any | None) -> Iterator[Any]:
-    import rclpy
-    from rclpy.signals import SignalHandlerOptions
+    import rclpy  # noqa: PLC0415  # ROS 2: publishing only
+    from rclpy.signals import SignalHandlerOptions  # noqa: PLC0415  # ROS 2: publishing only
 
     own = context is None
     if own:
-        from rclpy.context import Context
+        from rclpy.context import Context  # noqa: PLC0415  # ROS 2: publishing only
 
         configure_dds()
         context = Context()
@@ -169,6 +138,46 @@ def _ros_node(context: Any | None) -> Iterator[Any]:
                 rclpy.try_shutdown(context=context)
         else:
             node.destroy_node()
+
+
+def _publishers(
+    node: Any, source: BagSource, connections: list[Any], given: Publishers, *, result: ReplayResult, explicit: bool
+) -> tuple[Publishers, dict[int, Callable[[bytes], bytes]]]:
+    """A publisher per topic (``given`` ones first) and, for ROS 1 bags, a converter per connection.
+
+    A topic whose type rclpy lacks is skipped (and listed in ``result.skipped``),
+    or refused when the topics were asked for by name (``explicit``).
+    """
+    publishers: Publishers = {}
+    converters: dict[int, Callable[[bytes], bytes]] = {}
+    for conn in connections:
+        if conn.topic in publishers:
+            continue
+        try:
+            cls = message_class(conn.msgtype)
+            if not source.is2:
+                converters[conn.id] = _ros1_converter(source, conn.msgtype)
+        except BagError as exc:
+            if explicit:
+                raise
+            log.warning("skipping %s: %s", conn.topic, exc)
+            result.skipped.append(conn.topic)
+            continue
+        publishers[conn.topic] = given.get(conn.topic) or node.create_publisher(cls, conn.topic, _qos_for(conn))
+    for conn in connections:  # a topic recorded by several connections converts each
+        if not source.is2 and conn.topic in publishers and conn.id not in converters:
+            converters[conn.id] = _ros1_converter(source, conn.msgtype)
+    if not publishers:
+        raise BagError(f"nothing to replay: no supported topics among {describe_topics(source.topics())}")
+    return publishers, converters
+
+
+def _clock_publisher(node: Any) -> Any:
+    """A reliable ``/clock`` publisher on ``node``."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: PLC0415  # ROS 2: publishing only
+    from rosgraph_msgs.msg import Clock  # noqa: PLC0415  # ROS 2: publishing only
+
+    return node.create_publisher(Clock, "/clock", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
 
 
 def replay(
@@ -198,48 +207,20 @@ def replay(
     """
     if rate <= 0:
         raise BagError(f"--rate must be > 0, got {rate}")
-    reader = open_bag(bag)
+    source = open_bag(bag)
     result = ReplayResult()
     try:
-        connections = select_topics(reader, topics)
-        explicit = bool(topics)
+        connections = select_topics(source, topics)
         with _ros_node(context) as node:
             given = dict(publishers or {})
-            publishers = {}
-            converters: dict[int, Callable[[bytes], bytes]] = {}
-            for conn in connections:
-                if conn.topic in publishers:
-                    continue
-                try:
-                    cls = message_class(conn.msgtype)
-                    if not reader.is2:
-                        converters[conn.id] = _ros1_converter(reader, conn.msgtype)
-                except BagError as exc:
-                    if explicit:
-                        raise
-                    log.warning("skipping %s: %s", conn.topic, exc)
-                    result.skipped.append(conn.topic)
-                    continue
-                publishers[conn.topic] = given.get(conn.topic) or node.create_publisher(cls, conn.topic, _qos_for(conn))
-            for conn in connections:  # a topic recorded by several connections converts each
-                if not reader.is2 and conn.topic in publishers and conn.id not in converters:
-                    converters[conn.id] = _ros1_converter(reader, conn.msgtype)
-            if not publishers:
-                raise BagError(f"nothing to replay: no supported topics among {_describe(list_topics(reader))}")
+            publishers, converters = _publishers(node, source, connections, given, result=result, explicit=bool(topics))
             result.topics = sorted(publishers)
             used = [c for c in connections if c.topic in publishers]
             total = sum(int(c.msgcount) for c in used)
             if total == 0:
-                raise BagError(f"the selected topics have no messages: {_describe(list_topics(reader))}")
-
-            clock_pub = None
-            if clock:
-                from rclpy.qos import QoSProfile, ReliabilityPolicy
-                from rosgraph_msgs.msg import Clock
-
-                clock_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-                clock_pub = node.create_publisher(Clock, "/clock", clock_qos)
-            player = _Player(reader, used, publishers, converters, clock_pub, total)
+                raise BagError(f"the selected topics have no messages: {describe_topics(source.topics())}")
+            clock_pub = _clock_publisher(node) if clock else None
+            player = _Player(source, used, publishers, converters, clock_pub, total)
             stop = stop or threading.Event()
             # /clock too: a use_sim_time node whose clock subscription matched late would stamp in the wrong time.
             waited = [*publishers.values(), *([clock_pub] if clock_pub is not None else [])]
@@ -258,7 +239,7 @@ def replay(
             if not result.interrupted:
                 _wait_for_delivery(publishers.values())
     finally:
-        reader.close()
+        source.close()
     return result
 
 
@@ -266,9 +247,9 @@ def replay(
 class _Player:
     """The publishing side of a replay: publishers per topic, converters per connection, /clock."""
 
-    reader: Any
+    source: BagSource
     connections: list[Any]
-    publishers: dict[str, Any]
+    publishers: Publishers
     converters: dict[int, Callable[[bytes], bytes]]
     clock_pub: Any | None
     total: int
@@ -278,10 +259,11 @@ class _Player:
         t0: int | None = None
         wall0 = time.monotonic()
         done = 0
-        messages = self.reader.messages(connections=self.connections)
+        records = self.source.records(connections=self.connections)
         hide = None if show is None else not show
         try:
-            for conn, t_ns, raw in progress(messages, total=self.total, desc="replay", unit="msg", disable=hide):
+            for record in progress(records, total=self.total, desc="replay", unit="msg", disable=hide):
+                t_ns = record.log_ns
                 if t0 is None:
                     t0 = t_ns
                 due = wall0 + (t_ns - t0) / 1e9 / rate
@@ -294,17 +276,17 @@ class _Player:
                     stop.wait(min(due - now, 1.0 / CLOCK_HZ))
                 if stop.is_set():
                     return
-                convert = self.converters.get(conn.id)
-                self.publishers[conn.topic].publish(convert(raw) if convert else bytes(raw))
+                convert = self.converters.get(record.connection.id)
+                self.publishers[record.topic].publish(convert(record.raw) if convert else bytes(record.raw))
                 result.published += 1
                 done += 1
+        except BagReadError as exc:  # the storage broke part-way: the reader says how far it got
+            raise exc.with_note(f"{result.published} published in all") from None
         except (BagError, KeyboardInterrupt, SystemExit):
             raise
-        except Exception as exc:  # a truncated or corrupt bag fails part-way through
-            raise BagError(
-                f"the bag ended early or is corrupt after {done} of {self.total} messages "
-                f"({result.published} published in all): {exc}"
-            ) from None
+        except Exception as exc:  # a damaged message that its ROS 1 conversion cannot read
+            error = BagReadError.part_way(self.source.path, done, self.total, exc)
+            raise error.with_note(f"{result.published} published in all") from None
 
 
 def _wait_for_subscribers(node: Any, publishers: Any, delay: float, stop: threading.Event) -> None:
@@ -338,7 +320,7 @@ def _wait_for_subscribers(node: Any, publishers: Any, delay: float, stop: thread
 
 def _wait_for_delivery(publishers: Any, timeout: float = ACK_TIMEOUT_S) -> None:
     """Let reliable subscribers acknowledge the last messages before the process (and its writers) go away."""
-    from rclpy.duration import Duration
+    from rclpy.duration import Duration  # noqa: PLC0415  # ROS 2: publishing only
 
     deadline = time.monotonic() + timeout
     for pub in publishers:
@@ -348,7 +330,7 @@ def _wait_for_delivery(publishers: Any, timeout: float = ACK_TIMEOUT_S) -> None:
 
 
 def _publish_clock(pub: Any, t_ns: int) -> None:
-    from rosgraph_msgs.msg import Clock
+    from rosgraph_msgs.msg import Clock  # noqa: PLC0415  # ROS 2: publishing only
 
     msg = Clock()
     msg.clock.sec, msg.clock.nanosec = divmod(int(t_ns), 1_000_000_000)

@@ -387,8 +387,8 @@ def _score(
         size = (w, h)
     else:
         size = (thermal.shape[1], thermal.shape[0])
-    synthetic01 = scoring.normalised(scoring.to_size(thermal, size))
-    baseline01 = scoring.normalised(scoring.to_size(scoring.baseline_from_blob(work.blob), size))
+    synthetic01 = scoring.normalised_at(thermal, size)  # as the node scores it live
+    baseline01 = scoring.normalised_at(scoring.baseline_from_blob(work.blob), size)
     real01 = scoring.normalised(real) if real is not None else None
     mask = work.mask
     if mask is not None and mask.shape[:2] != (size[1], size[0]):

@@ -2,7 +2,9 @@
 
 Everything is compared on the same scale: the synthetic frame, the baseline and
 the real frame each pass through :func:`~thermal_synth_core.agc.agc_normalize`
-(the AGC used for training targets), at the real frame's resolution. The
+(the AGC used for training targets), at the real frame's resolution
+(:func:`~thermal_synth_core.metrics.normalised_at`, which the node's live
+L1/SSIM uses too). The
 grayscale baseline is the luminance of exactly what the network sees (the RGB
 frame warped into the thermal view by the model's alignment, at the model's
 input size), so the two differ only in what the network adds.
@@ -22,6 +24,7 @@ import numpy.typing as npt
 from thermal_synth_core import metrics
 from thermal_synth_core.agc import agc_normalize
 from thermal_synth_core.errors import AlignmentError
+from thermal_synth_core.metrics import normalised_at, to_size
 
 __all__ = [
     "HEADLINE",
@@ -32,6 +35,7 @@ __all__ = [
     "baseline_from_blob",
     "check_view",
     "normalised",
+    "normalised_at",
     "rgb_from_blob",
     "score",
     "to_size",
@@ -110,15 +114,6 @@ def rgb_from_blob(blob: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
     return np.asarray(np.clip((rgb + 1.0) * 127.5 + 0.5, 0, 255), dtype=np.uint8)
 
 
-def to_size(image: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
-    """``image`` resized to ``size`` (W, H): area-averaged when shrinking, bilinear when growing."""
-    h, w = image.shape[:2]
-    if (w, h) == tuple(size):
-        return image
-    interp = cv2.INTER_AREA if w > size[0] or h > size[1] else cv2.INTER_LINEAR
-    return np.asarray(cv2.resize(image, size, interpolation=interp))
-
-
 def check_view(real_size: tuple[int, int], output_size: tuple[int, int], topic: str) -> None:
     """Raise when real thermal frames have another aspect ratio than the model's thermal view."""
     real_aspect = real_size[0] / real_size[1]
@@ -135,9 +130,8 @@ def score(pred: Float01, real: Float01 | None, mask: npt.NDArray[np.bool_] | Non
     """Every metric of one AGC-normalised prediction; None where the real frame or the mask is missing."""
     out: dict[str, float | None] = dict.fromkeys(METRIC_INFO)
     if real is not None:
-        out["l1"] = metrics.l1(pred, real)
+        out["l1"], out["ssim"] = metrics.l1_ssim(pred, real)  # what the node's /diagnostics reports too
         out["psnr"] = metrics.psnr(pred, real)
-        out["ssim"] = metrics.ssim(pred, real) if min(real.shape) >= 11 else None
         out["warm_iou"] = metrics.warm_region_iou(pred, real)
     if mask is not None:
         contrast = metrics.warm_contrast(pred, mask)

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from thermal_synth_core.metrics import SSIM_K1, SSIM_K2, SSIM_SIGMA, SSIM_WINDOW
+
 __all__ = ["GANLoss", "gaussian_window", "ssim_loss", "ssim_torch", "warm_weighted_l1"]
 
 
@@ -52,7 +54,7 @@ def warm_weighted_l1(fake: torch.Tensor, real: torch.Tensor, warm_weight: float,
 
 
 def gaussian_window(
-    size: int = 11, sigma: float = 1.5, channels: int = 1, device: torch.device | None = None
+    size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA, channels: int = 1, device: torch.device | None = None
 ) -> torch.Tensor:
     """A normalised 2-D Gaussian kernel shaped for a depthwise ``conv2d``."""
     coords = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2.0
@@ -65,13 +67,18 @@ def gaussian_window(
 def ssim_torch(
     a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Mean SSIM of two N x C x H x W batches in [0, data_range] (Gaussian 11x11, sigma 1.5; valid region)."""
+    """Mean SSIM of two N x C x H x W batches in [0, data_range] (Gaussian 11x11, sigma 1.5; valid region).
+
+    The same SSIM as :func:`thermal_synth_core.metrics.ssim` (shared parameters; equal
+    up to float rounding on single-channel images, tests/core/test_ssim_parity.py),
+    differentiable, on the device of ``a``.
+    """
     channels = a.shape[1]
     if window is None or window.shape[0] != channels:
         window = gaussian_window(channels=channels, device=a.device)
     window = window.to(dtype=a.dtype)
-    c1 = (0.01 * data_range) ** 2
-    c2 = (0.03 * data_range) ** 2
+    c1 = (SSIM_K1 * data_range) ** 2
+    c2 = (SSIM_K2 * data_range) ** 2
 
     def blur(x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, window, groups=channels)
