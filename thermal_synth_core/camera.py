@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +28,15 @@ from thermal_synth_core.align.transform import ASPECT_TOLERANCE, scale_matrix
 from thermal_synth_core.errors import DataError
 from thermal_synth_core.fileio import atomic_write_text, read_yaml
 
-__all__ = ["IDENTITY_R", "MAX_SIDE", "CameraModel", "focal_from_hfov", "hfov_from_focal"]
+__all__ = [
+    "IDENTITY_R",
+    "MAX_SIDE",
+    "CameraInfoYaml",
+    "CameraModel",
+    "YamlMatrix",
+    "focal_from_hfov",
+    "hfov_from_focal",
+]
 
 Size = tuple[int, int]
 IDENTITY_R: Final = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
@@ -36,6 +44,31 @@ IDENTITY_R: Final = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 MAX_SIDE: Final = 16384
 #: Distortion models whose coefficients are in normalised coordinates, so they survive a rescale unchanged.
 KNOWN_DISTORTION: Final = ("plumb_bob", "rational_polynomial", "equidistant", "")
+
+
+class YamlMatrix(TypedDict):
+    """A matrix in camera_calibration_parsers' YAML: its shape and its values, row by row."""
+
+    rows: int
+    cols: int
+    data: list[float]
+
+
+class CameraInfoYaml(TypedDict):
+    """A ``camera_info.yaml`` document (the camera_calibration_parsers layout), keys in file order."""
+
+    image_width: int
+    image_height: int
+    camera_name: str
+    camera_matrix: YamlMatrix
+    distortion_model: str
+    distortion_coefficients: YamlMatrix
+    rectification_matrix: YamlMatrix
+    projection_matrix: YamlMatrix
+
+
+def _yaml_matrix(rows: int, cols: int, data: Sequence[float]) -> YamlMatrix:
+    return {"rows": rows, "cols": cols, "data": [float(v) for v in data]}
 
 
 def _field(msg: Any, name: str, ros1: str) -> list[float]:
@@ -255,21 +288,17 @@ class CameraModel:
 
     # -- camera_info.yaml ---------------------------------------------------------------------
 
-    def to_yaml_dict(self, camera_name: str = "thermal_synth") -> dict[str, Any]:
+    def to_yaml_dict(self, camera_name: str = "thermal_synth") -> CameraInfoYaml:
         """The camera_calibration_parsers YAML layout (what ``camera_info_url`` files hold)."""
-
-        def mat(rows: int, cols: int, data: Sequence[float]) -> dict[str, Any]:
-            return {"rows": rows, "cols": cols, "data": [float(v) for v in data]}
-
         return {
             "image_width": self.width,
             "image_height": self.height,
             "camera_name": camera_name,
-            "camera_matrix": mat(3, 3, self.k),
+            "camera_matrix": _yaml_matrix(3, 3, self.k),
             "distortion_model": self.distortion_model or "plumb_bob",
-            "distortion_coefficients": mat(1, len(self.d), self.d),
-            "rectification_matrix": mat(3, 3, self.r),
-            "projection_matrix": mat(3, 4, self.p),
+            "distortion_coefficients": _yaml_matrix(1, len(self.d), self.d),
+            "rectification_matrix": _yaml_matrix(3, 3, self.r),
+            "projection_matrix": _yaml_matrix(3, 4, self.p),
         }
 
     def save_yaml(self, path: str | Path, camera_name: str = "thermal_synth") -> Path:

@@ -6,27 +6,34 @@ arguments, channels, output bit depth, normalisation, the size the model runs at
 the thermal output size, the RGB -> thermal alignment used in training, the
 thermal camera's horizontal field of view (so the angular scale the generator
 learned: degrees per pixel), and the training provenance. Loading validates the container, the metadata and every
-tensor (shapes against the architecture, finite values) and never unpickles.
+tensor (finite values) and never unpickles.
+
+This module holds no network code: reading and validating a header knows the
+architectures by name only (:data:`thermal_synth_core.names.GENERATORS`). Building
+the network a spec describes, and checking the weights' shapes against it, is
+:func:`thermal_synth_core.models.load_generator`.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import math
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias, TypedDict
 
 import safetensors
 import safetensors.torch
 import torch
 from torch import nn
 
+from thermal_synth_core import names
 from thermal_synth_core.align.transform import Alignment
-from thermal_synth_core.errors import AlignmentError, ArchitectureError, ModelFileError
+from thermal_synth_core.errors import AlignmentError, ModelFileError
 from thermal_synth_core.fileio import atomic_path
 
 __all__ = [
@@ -37,12 +44,14 @@ __all__ = [
     "NORMALIZATIONS",
     "RUN_MODES",
     "SPEC_KEY",
+    "JsonValue",
     "ModelSpec",
+    "SpecJson",
     "ThermalFov",
+    "ThermalFovJson",
     "apply_run_mode",
     "file_sha256",
     "legacy_fov",
-    "load_generator",
     "load_model",
     "read_spec",
     "save_model",
@@ -70,6 +79,41 @@ MAX_SIZE_SIDE: Final = 8192
 MAX_ARCH_TOTAL: Final = 4096
 
 Size = tuple[int, int]
+#: A JSON value: what the free-form parts of the spec (architecture arguments, provenance) hold in the file.
+JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
+
+
+class ThermalFovJson(TypedDict):
+    """:class:`ThermalFov` as stored in the model file."""
+
+    hfov_deg: float
+    width: int
+    source: str
+
+
+class _SpecJsonRequired(TypedDict):
+    format_version: int
+    arch: str
+    arch_kwargs: dict[str, JsonValue]
+    input_nc: int
+    output_nc: int
+    output_bits: int
+    normalization: str
+    input_size: list[int]
+    output_size: list[int]
+    #: :meth:`Alignment.to_dict` output.
+    alignment: Mapping[str, object] | None
+    run_mode: str
+    provenance: dict[str, JsonValue]
+
+
+class SpecJson(_SpecJsonRequired, total=False):
+    """:class:`ModelSpec` as stored in the model file (the JSON under :data:`SPEC_KEY`), keys in file order.
+
+    ``thermal_fov`` is absent from files that did not record it (format 1).
+    """
+
+    thermal_fov: ThermalFovJson
 
 
 @dataclass(frozen=True)
@@ -101,7 +145,7 @@ class ThermalFov:
         """Focal length in pixels of these thermal frames resized to ``width`` pixels (pinhole)."""
         return (self.width / 2.0) / math.tan(math.radians(self.hfov_deg) / 2.0) * (width / self.width)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ThermalFovJson:
         """Plain JSON values."""
         return {"hfov_deg": float(self.hfov_deg), "width": self.width, "source": self.source}
 
@@ -139,12 +183,14 @@ class ModelSpec:
     arch: str
     input_size: Size  # (W, H) the network runs at
     output_size: Size  # (W, H) of the thermal image handed to the user
+    #: Keyword arguments of the architecture's builder (free-form: checked against it by the model registry).
     arch_kwargs: Mapping[str, Any] = field(default_factory=dict)
     input_nc: int = 3
     output_nc: int = 1
     output_bits: int = 8
     normalization: str = "minus_one_to_one"
     alignment: Alignment | None = None
+    #: Free-form: how the model came to be (trainer, data, dates), for people reading the file.
     provenance: Mapping[str, Any] = field(default_factory=dict)
     run_mode: str = "eval"
     format_version: int = FORMAT_VERSION
@@ -158,11 +204,10 @@ class ModelSpec:
 
     def problems(self) -> list[str]:
         """What is wrong with this spec (empty when it is valid)."""
-        from thermal_synth_core.models import GENERATORS
-
         found: list[str] = []
-        if self.arch not in GENERATORS:
-            found.append(f"unknown architecture {self.arch!r} (valid: {', '.join(GENERATORS)})")
+        # The names only: validating a header must not import the networks (thermal_synth_core.models).
+        if self.arch not in names.GENERATORS:
+            found.append(f"unknown architecture {self.arch!r} (valid: {', '.join(names.GENERATORS)})")
         for name, size in (("input_size", self.input_size), ("output_size", self.output_size)):
             if not _is_size(size):
                 found.append(f"{name} must be two positive integers (width, height), got {size!r}")
@@ -221,27 +266,16 @@ class ModelSpec:
         """Largest output pixel value (255 or 65535)."""
         return int(2**self.output_bits - 1)
 
-    def build_generator(self) -> nn.Module:
-        """A freshly initialised generator of this spec's architecture (weights still to be loaded)."""
-        from thermal_synth_core.models import build_generator
-
-        # Initialisation settings recorded from training do not matter here: weights are loaded next.
-        kwargs = {k: v for k, v in self.arch_kwargs.items() if k not in ("init_type", "init_gain")}
-        try:
-            return build_generator(self.arch, input_nc=self.input_nc, output_nc=self.output_nc, **kwargs)
-        except ArchitectureError as exc:
-            raise ModelFileError(f"cannot build the model's architecture: {exc}") from exc
-
     def with_provenance(self, **entries: Any) -> ModelSpec:
         """A copy with ``entries`` merged into the provenance."""
         return replace(self, provenance={**self.provenance, **entries})
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SpecJson:
         """Plain JSON values (the form stored in the file)."""
-        return {
+        data: SpecJson = {
             "format_version": self.format_version,
             "arch": self.arch,
-            "arch_kwargs": _jsonable(dict(self.arch_kwargs)),
+            "arch_kwargs": _jsonable_object(self.arch_kwargs),
             "input_nc": self.input_nc,
             "output_nc": self.output_nc,
             "output_bits": self.output_bits,
@@ -250,9 +284,11 @@ class ModelSpec:
             "output_size": list(self.output_size),
             "alignment": None if self.alignment is None else self.alignment.to_dict(),
             "run_mode": self.run_mode,
-            "provenance": _jsonable(dict(self.provenance)),
-            **({} if self.thermal_fov is None else {"thermal_fov": self.thermal_fov.to_dict()}),
+            "provenance": _jsonable_object(self.provenance),
         }
+        if self.thermal_fov is not None:
+            data["thermal_fov"] = self.thermal_fov.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "model spec") -> ModelSpec:
@@ -354,10 +390,15 @@ def _to_size(value: Any) -> Size:
     return (w, h)
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable_object(mapping: Mapping[Any, Any]) -> dict[str, JsonValue]:
+    """A mapping as a JSON object (see :func:`_jsonable`)."""
+    return {str(k): _jsonable(v) for k, v in mapping.items()}
+
+
+def _jsonable(value: object) -> JsonValue:
     """Convert tuples, paths and dates to JSON values; reject what JSON cannot hold faithfully."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return _jsonable_object(value)
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, Path):
@@ -410,8 +451,11 @@ def _shares_storage(t: torch.Tensor, others: Mapping[str, torch.Tensor]) -> bool
 # -- reading ------------------------------------------------------------------------------------
 
 
-def _read_header(path: Path) -> tuple[dict[str, Any], int]:
-    """The safetensors JSON header and the total size it implies, checked against the file."""
+def _read_header(path: Path) -> tuple[dict[str, object], int]:
+    """The safetensors JSON header and the total size it implies, checked against the file.
+
+    The header is free-form JSON until checked here: tensor entries by name, plus ``__metadata__``.
+    """
     if not path.exists():
         raise ModelFileError(f"model file not found: {path}")
     if not path.is_file():
@@ -465,7 +509,7 @@ def read_spec(path: str | Path) -> ModelSpec:
     return _spec_from_header(path, header)
 
 
-def _spec_from_header(path: Path, header: Mapping[str, Any]) -> ModelSpec:
+def _spec_from_header(path: Path, header: Mapping[str, object]) -> ModelSpec:
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict) or SPEC_KEY not in metadata:
         raise ModelFileError(
@@ -509,45 +553,8 @@ def apply_run_mode(net: nn.Module, run_mode: str) -> nn.Module:
     return net
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelSpec]:
-    """Load a model file into its generator, in the spec's run mode (normally eval), on ``device``."""
-    path = Path(path)
-    spec, state = load_model(path)
-    # Compare shapes on the meta device first: arguments such as ngf come from the file, and a
-    # corrupt one must not allocate a network of many GB before the mismatch is noticed.
-    with torch.device("meta"):
-        expected = spec.build_generator().state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(
-        f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}"
-        for k in set(state) & set(expected)
-        if state[k].shape != expected[k].shape
-    )
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing {_some(missing)}")
-        if unexpected:
-            parts.append(f"unexpected {_some(unexpected)}")
-        if wrong:
-            parts.append(f"wrong shape {_some(wrong)}")
-        raise ModelFileError(f"{path}: weights do not fit architecture {spec.arch}: " + "; ".join(parts))
-    net = spec.build_generator()  # now as large as the weights the file holds, no larger
-    net.load_state_dict(state)
-    net.to(device)
-    apply_run_mode(net, spec.run_mode)
-    return net, spec
-
-
-def _some(items: list[str], limit: int = 6) -> str:
-    return ", ".join(items[:limit]) + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
-
-
 def file_sha256(path: str | Path) -> str:
     """SHA-256 of a file's bytes (cache keys for exported graphs and engines)."""
-    import hashlib
-
     digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

@@ -6,6 +6,8 @@ import json
 import math
 import pickle
 import struct
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,12 +24,11 @@ from thermal_synth_core.modelfile import (
     SPEC_KEY,
     ModelSpec,
     ThermalFov,
-    load_generator,
     load_model,
     read_spec,
     save_model,
 )
-from thermal_synth_core.models import build_generator, list_generators
+from thermal_synth_core.models import build_generator, list_generators, load_generator
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -278,3 +279,19 @@ def test_provenance_values_are_made_json(tmp_path: Path) -> None:
     bad = spec.with_provenance(obj=object())
     with pytest.raises(ModelFileError, match=r"not JSON-serialisable"):
         save_model(tmp_path / "x.safetensors", build_generator("fast_unet", ngf=2), bad)
+
+
+def test_reading_a_header_imports_no_network_code(tmp_path: Path) -> None:
+    """read_spec validates the architecture by name: the network classes stay unimported."""
+    path, _, _ = make_model(tmp_path / "m.safetensors", "unet_128")
+    code = (
+        "import sys\n"
+        "from thermal_synth_core.modelfile import read_spec\n"
+        f"spec = read_spec({str(path)!r})\n"
+        "assert spec.arch == 'unet_128', spec.arch\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('thermal_synth_core.models'))\n"
+        "print(','.join(loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

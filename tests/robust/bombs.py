@@ -27,7 +27,8 @@ import numpy as np
 from thermal_synth_core import imagemsg
 from thermal_synth_core.align.transform import Alignment
 from thermal_synth_core.errors import ThermalSynthError
-from thermal_synth_core.modelfile import SPEC_KEY, load_generator, read_spec
+from thermal_synth_core.modelfile import SPEC_KEY, read_spec
+from thermal_synth_core.models import load_generator
 
 HEADROOM = 3 << 29  # 1.5 GiB
 

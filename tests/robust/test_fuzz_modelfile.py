@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 from tests.core.models.factory import make_model
 from tests.robust.fuzzing import fuzz
 from thermal_synth_core.errors import ModelFileError
-from thermal_synth_core.modelfile import MAX_SIZE_SIDE, SPEC_KEY, ModelSpec, load_generator, load_model, read_spec
+from thermal_synth_core.modelfile import MAX_SIZE_SIDE, SPEC_KEY, ModelSpec, load_model, read_spec
+from thermal_synth_core.models import load_generator
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -19,7 +19,8 @@ import torch
 from thermal_synth_core.agc import agc_normalize
 from thermal_synth_core.data.datasets import PairedDataset
 from thermal_synth_core.metrics import warm_contrast
-from thermal_synth_core.modelfile import load_generator, read_spec
+from thermal_synth_core.modelfile import read_spec
+from thermal_synth_core.models import load_generator
 from training.train import main
 
 pytestmark = pytest.mark.slow

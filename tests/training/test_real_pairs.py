@@ -23,7 +23,7 @@ from thermal_synth_core.agc import agc_normalize
 from thermal_synth_core.cli import main as cli_main
 from thermal_synth_core.data.datasets import PairedDataset
 from thermal_synth_core.metrics import l1, warm_region_iou
-from thermal_synth_core.modelfile import load_generator
+from thermal_synth_core.models import load_generator
 from training.train import main
 
 pytestmark = [pytest.mark.slow, needs_roadscene]

@@ -19,14 +19,16 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
+
+import torch
 
 from thermal_synth_core.fileio import atomic_write_json
 
-__all__ = ["Benchmark", "Timing", "environment", "measure", "write_result"]
+__all__ = ["BenchEnvironment", "Benchmark", "Timing", "environment", "measure", "write_result"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class Benchmark:
     name: str
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], dict[str, Any]]
+    #: Runs the benchmark and returns its result document (each benchmark types its own).
+    run: Callable[[argparse.Namespace], Mapping[str, object]]
 
 
 @dataclass(frozen=True)
@@ -83,29 +86,43 @@ def measure(fn: Callable[[], object], repeat: int, warmup: int = 2, min_seconds:
     return Timing.of(samples)
 
 
-def environment() -> dict[str, Any]:
+class BenchEnvironment(TypedDict):
+    """What the figures were measured on: the ``environment`` entry of every benchmark's JSON."""
+
+    timestamp: str
+    platform: str
+    processor: str
+    cpu_count: int | None
+    python: str
+    torch: str
+    torch_threads: int
+    #: The CUDA device's name, or ``cpu``.
+    device: str
+    figures_are: str
+
+
+def environment() -> BenchEnvironment:
     """What the figures were measured on."""
-    info: dict[str, Any] = {
-        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    timestamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    return {
+        "timestamp": timestamp,
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "device": device,
+        "figures_are": "GPU" if device != "cpu" else "CPU (standing in for GPU figures)",
     }
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-        info["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    except ImportError:  # pragma: no cover - torch is a hard dependency
-        info["device"] = "cpu"
-    info["figures_are"] = "GPU" if info["device"] != "cpu" else "CPU (standing in for GPU figures)"
-    return info
 
 
-def write_result(out_dir: str | Path, name: str, result: dict[str, Any]) -> Path:
-    """Write ``result`` plus the environment to ``out_dir/name.json`` atomically; returns the path."""
+def write_result(out_dir: str | Path, name: str, result: Mapping[str, object]) -> Path:
+    """Write ``result`` plus the environment to ``out_dir/name.json`` atomically; returns the path.
+
+    The file is ``{"benchmark": name, "environment": ..., **result}``; each benchmark types its ``result``.
+    """
     path = Path(out_dir) / f"{name}.json"
     atomic_write_json(path, {"benchmark": name, "environment": environment(), **result})
     return path

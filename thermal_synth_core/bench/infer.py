@@ -16,13 +16,22 @@ import functools
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, TypedDict
 
 import numpy as np
+import numpy.typing as npt
+import torch
+from rich.table import Table
 
 from thermal_synth_core.bench import Benchmark, Timing, write_result
+from thermal_synth_core.export.tensorrt import tensorrt_unavailable_reason
+from thermal_synth_core.infer import Synthesizer
+from thermal_synth_core.modelfile import ModelSpec, save_model
+from thermal_synth_core.models import build_generator, count_macs
+from thermal_synth_core.ui import console, progress, summary
 
 ARCHS: Final = ("unet_256", "resnet_9blocks", "fast_unet")
 RESOLUTIONS: Final = ((256, 256), (640, 512), (1280, 1024))
@@ -30,6 +39,86 @@ QUICK_RESOLUTIONS: Final = ((256, 256), (640, 512))
 #: Targets on the 2-core development CPU (see issue #3).
 TARGET_ORT_SPEEDUP: Final = 1.3  # ONNX Runtime / torch eager, unet_256 at 256x256
 TARGET_FAST_FPS: Final = 15.0  # fast_unet at 640x512, best CPU backend
+
+Size = tuple[int, int]
+
+
+class CellResult(TypedDict):
+    """One timed cell: an architecture at a resolution on a backend and device (``results`` in the JSON)."""
+
+    arch: str
+    resolution: str  # "WxH"
+    backend: str
+    device: str
+    #: The backend's own description (provider, precision, threads).
+    runs_on: str
+    gmacs: float
+    p50_ms: float
+    p95_ms: float
+    mean_ms: float
+    n: int
+    fps: float
+    #: The fastest call.
+    min_ms: float
+
+
+class Ratios(TypedDict):
+    """Speed-ups measured within the run, each keyed by cell, with one value per :data:`RATIO_STATS` label."""
+
+    onnxruntime_over_torch_eager: dict[str, dict[str, float]]  # "arch@WxH"
+    fast_unet_over_unet_256: dict[str, dict[str, float]]  # "backend(device)@WxH"
+    #: The same figures as printed.
+    lines: list[str]
+
+
+#: A target of issue #3 and whether this run met it ("pass" is a keyword, hence the functional form).
+_TargetRequired = TypedDict("_TargetRequired", {"name": str, "value": float, "needs": float, "pass": bool})
+
+
+class Target(_TargetRequired, total=False):
+    """A target, its measured value, and whether it passed; ``p50_value`` where the value is a best-of-n."""
+
+    p50_value: float
+
+
+class InferBenchResult(TypedDict):
+    """``bench/results/infer.json`` (after ``benchmark`` and ``environment``, which every benchmark writes)."""
+
+    quick: bool
+    budget_s_per_cell: float
+    method: str
+    results: list[CellResult]
+    ratios: Ratios
+    targets: list[Target]
+
+
+METHOD: Final = (
+    "end-to-end Synthesizer call per frame; backends timed in alternating blocks so they share the "
+    "machine's noise; 'best' is the fastest call (timeit's advice on a shared machine), p50/p95 the "
+    "median and 95th percentile"
+)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one run times: its settings, read from the command line."""
+
+    quick: bool
+    archs: tuple[str, ...]
+    resolutions: tuple[Size, ...]
+    budget_s: float
+    cells: tuple[tuple[str, str], ...]  # (backend, device)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> _Plan:
+        quick = bool(args.quick)
+        return cls(
+            quick=quick,
+            archs=tuple(args.archs),
+            resolutions=QUICK_RESOLUTIONS if quick else RESOLUTIONS,
+            budget_s=args.seconds if args.seconds else (1.5 if quick else 6.0),
+            cells=tuple(_cells(list(args.backends or ["torch", "onnxruntime", "tensorrt"]))),
+        )
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,10 +154,6 @@ def _scratch_cache() -> Iterator[Path]:
 
 def _cells(backends: list[str]) -> list[tuple[str, str]]:
     """(backend, device) pairs to time."""
-    import torch
-
-    from thermal_synth_core.export.tensorrt import tensorrt_unavailable_reason
-
     cells: list[tuple[str, str]] = []
     for name in backends:
         if name == "torch":
@@ -83,7 +168,7 @@ def _cells(backends: list[str]) -> list[tuple[str, str]]:
 
 
 def _interleaved(
-    calls: dict[str, Any], budget_s: float, block_s: float = 0.5
+    calls: dict[str, Callable[[], object]], budget_s: float, block_s: float = 0.5
 ) -> tuple[dict[str, Timing], dict[str, float]]:
     """Time several callables in alternating blocks so that they share the machine's noise.
 
@@ -118,58 +203,90 @@ def _interleaved(
     return {name: Timing.of(values) for name, values in samples.items()}, {n: min(v) for n, v in samples.items()}
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from rich.table import Table
-
-    from thermal_synth_core.infer import Synthesizer
-    from thermal_synth_core.modelfile import ModelSpec, save_model
-    from thermal_synth_core.models import build_generator, count_macs
-    from thermal_synth_core.ui import console, progress, summary
-
-    quick = bool(args.quick)
-    resolutions = QUICK_RESOLUTIONS if quick else RESOLUTIONS
-    budget = args.seconds if args.seconds else (1.5 if quick else 6.0)
-    default_backends = ["torch", "onnxruntime", "tensorrt"]
-    cells = _cells(list(args.backends or default_backends))
+def _run(args: argparse.Namespace) -> InferBenchResult:
+    """Write the models, time every cell, print and write the result (``infer.json``); returns it."""
+    plan = _Plan.from_args(args)
     rng = np.random.default_rng(0)
-    results: list[dict[str, Any]] = []
+    results: list[CellResult] = []
     with _scratch_cache() as tmp:
-        models: dict[tuple[str, tuple[int, int]], Path] = {}
-        macs: dict[tuple[str, tuple[int, int]], int] = {}
-        for arch in args.archs:
-            net = build_generator(arch)
-            for w, h in resolutions:
-                spec = ModelSpec(arch=arch, input_size=(w, h), output_size=(w, h), provenance={"notes": "benchmark"})
-                models[arch, (w, h)] = save_model(tmp / f"{arch}-{w}x{h}.safetensors", net, spec)
-                macs[arch, (w, h)] = count_macs(net, (1, 3, h, w))
-        groups = [(arch, res) for arch in args.archs for res in resolutions]
-        for arch, (w, h) in progress(groups, total=len(groups), desc="bench infer", unit="model"):
+        models = _write_models(tmp, plan)
+        for model in progress(models, total=len(models), desc="bench infer", unit="model"):
+            w, h = model.size
             rgb = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-            synths = {
-                f"{backend}|{device}": Synthesizer(models[arch, (w, h)], backend=backend, device=device)
-                for backend, device in cells
-            }
-            calls = {key: functools.partial(synth, rgb) for key, synth in synths.items()}
-            timings, fastest = _interleaved(calls, budget)
-            for key, synth in synths.items():
-                backend, device = key.split("|")
-                results.append(
-                    {
-                        "arch": arch,
-                        "resolution": f"{w}x{h}",
-                        "backend": backend,
-                        "device": device,
-                        "runs_on": synth.backend.describe(),
-                        "gmacs": macs[arch, (w, h)] / 1e9,
-                        **timings[key].to_dict(),
-                        "min_ms": fastest[key],
-                    }
-                )
-                synth.close()
-            del synths
-
+            results.extend(_time_model(model, rgb, plan))
     ratios = _ratios(results)
     targets = _targets(results, ratios)
+    _print(results, ratios, targets)
+    result: InferBenchResult = {
+        "quick": plan.quick,
+        "budget_s_per_cell": plan.budget_s,
+        "method": METHOD,
+        "results": results,
+        "ratios": ratios,
+        "targets": targets,
+    }
+    path = write_result(args.out, "infer", result)
+    passed = sum(t["pass"] for t in targets)
+    summary(f"bench infer: {len(results)} cells, targets {passed}/{len(targets)} met, results in {path}")
+    return result
+
+
+@dataclass(frozen=True)
+class _BenchModel:
+    """A model file written for the run: one architecture at one resolution (random weights)."""
+
+    arch: str
+    size: Size
+    path: Path
+    macs: int
+
+
+def _write_models(tmp: Path, plan: _Plan) -> list[_BenchModel]:
+    """One model file per architecture and resolution under ``tmp``, architecture by architecture."""
+    models: list[_BenchModel] = []
+    for arch in plan.archs:
+        net = build_generator(arch)
+        for w, h in plan.resolutions:
+            spec = ModelSpec(arch=arch, input_size=(w, h), output_size=(w, h), provenance={"notes": "benchmark"})
+            path = save_model(tmp / f"{arch}-{w}x{h}.safetensors", net, spec)
+            models.append(_BenchModel(arch, (w, h), path, count_macs(net, (1, 3, h, w))))
+    return models
+
+
+def _time_model(model: _BenchModel, rgb: npt.NDArray[np.uint8], plan: _Plan) -> list[CellResult]:
+    """Time every (backend, device) cell of the plan on one model, interleaved; one result per cell."""
+    w, h = model.size
+    synths = {
+        f"{backend}|{device}": Synthesizer(model.path, backend=backend, device=device) for backend, device in plan.cells
+    }
+    calls: dict[str, Callable[[], object]] = {key: functools.partial(synth, rgb) for key, synth in synths.items()}
+    timings, fastest = _interleaved(calls, plan.budget_s)
+    results: list[CellResult] = []
+    for key, synth in synths.items():
+        backend, device = key.split("|")
+        timing = timings[key]
+        results.append(
+            {
+                "arch": model.arch,
+                "resolution": f"{w}x{h}",
+                "backend": backend,
+                "device": device,
+                "runs_on": synth.backend.describe(),
+                "gmacs": model.macs / 1e9,
+                "p50_ms": timing.p50_ms,
+                "p95_ms": timing.p95_ms,
+                "mean_ms": timing.mean_ms,
+                "n": timing.n,
+                "fps": timing.fps,
+                "min_ms": fastest[key],
+            }
+        )
+        synth.close()
+    return results
+
+
+def _print(results: Sequence[CellResult], ratios: Ratios, targets: Sequence[Target]) -> None:
+    """The table of cells, the ratios and the targets, on the console."""
     table = Table(title="thermal-synth bench infer (end-to-end Synthesizer call, ms)")
     for col in ("arch", "resolution", "backend", "GMACs", "best", "p50", "p95", "FPS"):
         table.add_column(col, justify="left" if col in ("arch", "backend") else "right")
@@ -190,30 +307,19 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     for t in targets:
         verdict = "PASS" if t["pass"] else "MISS"
         console.print(f"target {t['name']}: {t['value']:.2f} (needs >= {t['needs']}) {verdict}")
-    result = {
-        "quick": quick,
-        "budget_s_per_cell": budget,
-        "method": (
-            "end-to-end Synthesizer call per frame; backends timed in alternating blocks so they share the "
-            "machine's noise; 'best' is the fastest call (timeit's advice on a shared machine), p50/p95 the "
-            "median and 95th percentile"
-        ),
-        "results": results,
-        "ratios": ratios,
-        "targets": targets,
-    }
-    path = write_result(args.out, "infer", result)
-    passed = sum(t["pass"] for t in targets)
-    summary(f"bench infer: {len(results)} cells, targets {passed}/{len(targets)} met, results in {path}")
-    return result
 
 
-def _ms(results: list[dict[str, Any]], cell: tuple[str, str, str, str], stat: str) -> float | None:
-    """``stat`` of the result for (arch, resolution, backend, device), if it was measured."""
+def _ms(results: Sequence[CellResult], cell: tuple[str, str, str, str], stat: str) -> float | None:
+    """``stat`` (a :data:`RATIO_STATS` value) of the result for (arch, resolution, backend, device), if measured."""
     for r in results:
         if (r["arch"], r["resolution"], r["backend"], r["device"]) == cell:
-            return float(r[stat])
+            return _stat(r, stat)
     return None
+
+
+def _stat(result: CellResult, stat: str) -> float:
+    """One of the :data:`RATIO_STATS` latencies of a cell."""
+    return result["p50_ms"] if stat == "p50_ms" else result["min_ms"]
 
 
 #: Statistics ratios are given for: the median, and the best call (what the code can do when no other
@@ -221,13 +327,13 @@ def _ms(results: list[dict[str, Any]], cell: tuple[str, str, str, str], stat: st
 RATIO_STATS: Final = {"p50": "p50_ms", "best": "min_ms"}
 
 
-def _ratios(results: list[dict[str, Any]]) -> dict[str, Any]:
+def _ratios(results: Sequence[CellResult]) -> Ratios:
     """ONNX Runtime / torch eager speed-ups, and fast_unet / unet_256 speed-ups, from this run."""
     ort_vs_torch: dict[str, dict[str, float]] = {}
     fast_vs_unet: dict[str, dict[str, float]] = {}
     lines: list[str] = []
     for arch, res in sorted({(r["arch"], r["resolution"]) for r in results}):
-        entry = {}
+        entry: dict[str, float] = {}
         for label, stat in RATIO_STATS.items():
             torch_ms = _ms(results, (arch, res, "torch", "cpu"), stat)
             ort_ms = _ms(results, (arch, res, "onnxruntime", "cpu"), stat)
@@ -244,7 +350,7 @@ def _ratios(results: list[dict[str, Any]]) -> dict[str, Any]:
         for label, stat in RATIO_STATS.items():
             unet_ms = _ms(results, ("unet_256", r["resolution"], r["backend"], r["device"]), stat)
             if unet_ms:
-                entry[label] = unet_ms / float(r[stat])
+                entry[label] = unet_ms / _stat(r, stat)
         if entry:
             key = f"{r['backend']}({r['device']})@{r['resolution']}"
             fast_vs_unet[key] = entry
@@ -252,8 +358,9 @@ def _ratios(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"onnxruntime_over_torch_eager": ort_vs_torch, "fast_unet_over_unet_256": fast_vs_unet, "lines": lines}
 
 
-def _targets(results: list[dict[str, Any]], ratios: dict[str, Any]) -> list[dict[str, Any]]:
-    targets: list[dict[str, Any]] = []
+def _targets(results: Sequence[CellResult], ratios: Ratios) -> list[Target]:
+    """The issue #3 targets this run measured, met or missed."""
+    targets: list[Target] = []
     speedup = ratios["onnxruntime_over_torch_eager"].get("unet_256@256x256")
     if speedup is not None:
         targets.append(
@@ -266,9 +373,7 @@ def _targets(results: list[dict[str, Any]], ratios: dict[str, Any]) -> list[dict
             }
         )
     cpu_fast = [
-        float(r["fps"])
-        for r in results
-        if r["arch"] == "fast_unet" and r["resolution"] == "640x512" and r["device"] == "cpu"
+        r["fps"] for r in results if r["arch"] == "fast_unet" and r["resolution"] == "640x512" and r["device"] == "cpu"
     ]
     if cpu_fast:
         best = max(cpu_fast)

@@ -21,7 +21,8 @@ import torch
 
 from thermal_synth_core.errors import ExportError
 from thermal_synth_core.export.onnx_export import EXPORT_VERSION, export_onnx
-from thermal_synth_core.modelfile import file_sha256, load_generator, read_spec
+from thermal_synth_core.modelfile import file_sha256, read_spec
+from thermal_synth_core.models import load_generator
 
 __all__ = ["cache_dir", "cached_onnx", "invalidate", "onnx_cache_path"]
 

@@ -13,6 +13,7 @@ says how to feed it.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import logging
 import warnings
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import onnxruntime as ort
 import torch
 from torch import nn
 
@@ -110,7 +112,7 @@ def export_onnx(
     Batch is always dynamic; H and W are dynamic when ``dynamic_hw`` (otherwise fixed
     at ``spec.input_size``, the form the inference cache uses: it exports faster).
     """
-    import onnx
+    import onnx  # noqa: PLC0415 - a 1.5 s import, needed only to write graphs (inference loads cached ones)
 
     if precision not in PRECISIONS:
         raise ExportError(f"unknown export precision {precision!r}; valid: {', '.join(PRECISIONS)}")
@@ -176,8 +178,6 @@ def export_onnx(
 
 
 def _cpu_copy(net: nn.Module) -> nn.Module:
-    import copy
-
     return copy.deepcopy(net).to("cpu")
 
 
@@ -254,8 +254,6 @@ def verify_onnx(
     seed: int = 0,
 ) -> ParityReport:
     """Run the graph with ONNX Runtime and the network with PyTorch (eval, fp32) on random inputs; compare."""
-    import onnxruntime as ort
-
     available = ort.get_available_providers()
     chosen = providers or (["CUDAExecutionProvider"] if "CUDAExecutionProvider" in available else [])
     chosen = [p for p in chosen if p in available] + ["CPUExecutionProvider"]

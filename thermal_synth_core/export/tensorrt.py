@@ -21,11 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final
+from typing import Any, Final, TypedDict
+
+import torch
 
 from thermal_synth_core.errors import BackendError, ExportError
 from thermal_synth_core.export.onnx_export import INPUT_NAME
@@ -36,6 +38,8 @@ __all__ = [
     "CHECKSUM_FIELD",
     "ENGINE_PRECISIONS",
     "EngineKey",
+    "EngineKeyJson",
+    "EngineSidecarJson",
     "ShapeProfile",
     "build_engine",
     "deserializer",
@@ -67,7 +71,7 @@ def tensorrt_module() -> ModuleType | None:
     leaves an empty namespace package), so look for an actual API class.
     """
     try:
-        import tensorrt
+        import tensorrt  # noqa: PLC0415 - optional (NVIDIA's index, GPU machines only): imported where it is used
     except ImportError:
         return None
     return tensorrt if hasattr(tensorrt, "Builder") and hasattr(tensorrt, "__version__") else None
@@ -77,8 +81,6 @@ def tensorrt_unavailable_reason() -> str | None:
     """Why the TensorRT backend cannot run here (None when it can)."""
     if tensorrt_module() is None:
         return "TensorRT is not installed (pip install tensorrt from NVIDIA's index; the stubs alone do not run)"
-    import torch
-
     if not torch.cuda.is_available():
         return "TensorRT needs a CUDA GPU, and none is visible to PyTorch"
     return None
@@ -109,10 +111,25 @@ def onnx_precision_for(precision: str, trt_version: str) -> str:
 
 def gpu_compute_capability(device_index: int = 0) -> str:
     """The GPU's compute capability as ``major.minor`` (e.g. ``8.9``)."""
-    import torch
-
     major, minor = torch.cuda.get_device_capability(device_index)
     return f"{major}.{minor}"
+
+
+class EngineKeyJson(TypedDict):
+    """:class:`EngineKey` as written in an engine's JSON sidecar."""
+
+    tensorrt_version: str
+    compute_capability: str
+    onnx_sha256: str
+    precision: str
+    #: (min, opt, max) input shapes, each [N, C, H, W].
+    shapes: list[list[int]]
+
+
+class EngineSidecarJson(EngineKeyJson):
+    """The JSON sidecar beside an engine file: its key and the SHA-256 of the engine bytes."""
+
+    engine_sha256: str
 
 
 @dataclass(frozen=True)
@@ -130,24 +147,29 @@ class EngineKey:
         text = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> EngineKeyJson:
         """Plain values for the JSON sidecar."""
-        data = asdict(self)
-        data["shapes"] = [list(s) for s in self.shapes]
-        return data
+        return {
+            "tensorrt_version": self.tensorrt_version,
+            "compute_capability": self.compute_capability,
+            "onnx_sha256": self.onnx_sha256,
+            "precision": self.precision,
+            "shapes": [list(s) for s in self.shapes],
+        }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EngineKey:
-        """Read a sidecar; raises ValueError/KeyError/TypeError on a malformed one."""
-        shapes = tuple(tuple(int(v) for v in s) for s in data["shapes"])
-        if len(shapes) != 3 or any(len(s) != 4 for s in shapes):
+    def from_dict(cls, data: Mapping[str, Any]) -> EngineKey:
+        """Read a sidecar (free-form JSON until checked here); ValueError/KeyError/TypeError on a malformed one."""
+        shapes = [_shape(s) for s in data["shapes"]]
+        if len(shapes) != 3:
             raise ValueError("shapes must be three 4-D shapes")
+        low, opt, high = shapes
         return cls(
             tensorrt_version=str(data["tensorrt_version"]),
             compute_capability=str(data["compute_capability"]),
             onnx_sha256=str(data["onnx_sha256"]),
             precision=str(data["precision"]),
-            shapes=shapes,  # type: ignore[arg-type]
+            shapes=(low, opt, high),
         )
 
     def mismatch(self, other: EngineKey) -> str | None:
@@ -170,6 +192,15 @@ class EngineKey:
         return "; ".join(reasons)
 
 
+def _shape(values: Any) -> tuple[int, int, int, int]:
+    """One 4-D input shape of a sidecar; ValueError unless it has four integers."""
+    found = [int(v) for v in values]
+    if len(found) != 4:
+        raise ValueError("shapes must be three 4-D shapes")
+    n, c, h, w = found
+    return n, c, h, w
+
+
 def engine_cache_path(key: EngineKey, root: Path) -> Path:
     """Where the engine for ``key`` lives in the cache under ``root``."""
     return root / "engines" / f"{key.digest()}.engine"
@@ -179,7 +210,8 @@ def _sidecar(engine_path: Path) -> Path:
     return engine_path.with_name(engine_path.name + ".json")
 
 
-#: Sidecar entry holding the SHA-256 of the engine bytes (not part of the key: it identifies one build).
+#: Sidecar entry holding the SHA-256 of the engine bytes (not part of the key: it identifies one build;
+#: :class:`EngineSidecarJson`'s last field).
 CHECKSUM_FIELD: Final = "engine_sha256"
 
 
@@ -221,7 +253,8 @@ def engine_problem(engine_path: Path, key: EngineKey) -> str | None:
 def save_engine(engine_path: Path, data: bytes, key: EngineKey) -> None:
     """Write an engine and its key sidecar with the engine's checksum (each atomically, engine first)."""
     atomic_write_bytes(engine_path, data)
-    atomic_write_json(_sidecar(engine_path), {**key.to_dict(), CHECKSUM_FIELD: hashlib.sha256(data).hexdigest()})
+    sidecar: EngineSidecarJson = {**key.to_dict(), "engine_sha256": hashlib.sha256(data).hexdigest()}
+    atomic_write_json(_sidecar(engine_path), sidecar)
 
 
 def load_or_build_engine(
@@ -278,10 +311,10 @@ def make_key(onnx_path: Path, precision: str, shapes: ShapeProfile, device_index
 
 def build_engine(onnx_path: Path, precision: str, shapes: ShapeProfile) -> bytes:
     """Build a serialised TensorRT engine from an ONNX file (see the module docstring on precision)."""
-    trt = _require_tensorrt()
-    import tensorrt
+    _require_tensorrt()
+    import tensorrt  # noqa: PLC0415 - optional dependency, present here (checked just above)
 
-    major = tensorrt_major(str(trt.__version__))
+    major = tensorrt_major(str(tensorrt.__version__))
     logger = tensorrt.Logger(tensorrt.Logger.WARNING)
     builder = tensorrt.Builder(logger)
     # Flags 0: explicit batch is the only mode since TensorRT 10, and 11 is always strongly typed.
@@ -311,7 +344,7 @@ def build_engine(onnx_path: Path, precision: str, shapes: ShapeProfile) -> bytes
 def deserializer() -> Callable[[bytes], Any]:
     """A function bytes -> ICudaEngine (or None) bound to one TensorRT runtime."""
     _require_tensorrt()
-    import tensorrt
+    import tensorrt  # noqa: PLC0415 - optional dependency, present here (checked just above)
 
     runtime = tensorrt.Runtime(tensorrt.Logger(tensorrt.Logger.WARNING))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from torch import nn
 
@@ -25,6 +25,7 @@ from thermal_synth_core.models.unet import UnetGenerator
 __all__ = [
     "DISCRIMINATORS",
     "GENERATORS",
+    "ArchArgs",
     "ArchSpec",
     "build_discriminator",
     "build_generator",
@@ -33,13 +34,17 @@ __all__ = [
     "list_generators",
 ]
 
+#: Keyword arguments of an architecture's class. Free-form by nature (each class takes its own);
+#: :func:`_construct` checks the names against the class's signature before calling it.
+ArchArgs: TypeAlias = dict[str, object]
+
 
 @dataclass(frozen=True)
 class ArchSpec:
     """One registered architecture: its class, fixed arguments, and what it is for."""
 
     cls: Callable[..., nn.Module]
-    fixed: Mapping[str, Any] = field(default_factory=dict)
+    fixed: Mapping[str, object] = field(default_factory=dict)
     description: str = ""
     #: ``use_dropout`` when the caller does not say (the reference: on for pix2pix U-Nets, off for CycleGAN).
     default_dropout: bool = False
@@ -87,7 +92,7 @@ def _lookup(registry: Mapping[str, ArchSpec], name: str, kind: str) -> ArchSpec:
         raise ArchitectureError(f"unknown {kind} architecture {name!r}; valid: {', '.join(registry)}") from None
 
 
-def _construct(spec: ArchSpec, name: str, kwargs: dict[str, Any]) -> nn.Module:
+def _construct(spec: ArchSpec, name: str, kwargs: ArchArgs) -> nn.Module:
     accepted = inspect.signature(spec.cls).parameters
     unknown = sorted(k for k in kwargs if k not in accepted)
     if unknown:
@@ -121,7 +126,7 @@ def build_generator(
     fixed = sorted(k for k in arch_kwargs if k in spec.fixed)
     if fixed:
         raise ArchitectureError(f"{name} fixes {', '.join(fixed)}; pick another architecture name instead")
-    kwargs: dict[str, Any] = {
+    kwargs: ArchArgs = {
         "input_nc": input_nc,
         "output_nc": output_nc,
         "ngf": spec.default_ngf if ngf is None else ngf,
@@ -148,7 +153,7 @@ def build_discriminator(
 ) -> nn.Module:
     """Build and initialise a registered discriminator (``n_layers`` matters only for ``n_layers``)."""
     spec = _lookup(DISCRIMINATORS, name, "discriminator")
-    kwargs: dict[str, Any] = {"input_nc": input_nc, "ndf": ndf, "norm": norm, **arch_kwargs}
+    kwargs: ArchArgs = {"input_nc": input_nc, "ndf": ndf, "norm": norm, **arch_kwargs}
     if name == "n_layers":
         kwargs["n_layers"] = n_layers
     net = _construct(spec, name, kwargs)

@@ -15,8 +15,8 @@ from tests.core.models.factory import make_model
 from thermal_synth_core.cli import main
 from thermal_synth_core.errors import ExportError
 from thermal_synth_core.export import INPUT_NAME, OUTPUT_NAME, export_onnx, min_side, verify_onnx
-from thermal_synth_core.modelfile import SPEC_KEY, ModelSpec, load_generator
-from thermal_synth_core.models import build_generator, list_generators
+from thermal_synth_core.modelfile import SPEC_KEY, ModelSpec
+from thermal_synth_core.models import build_generator, list_generators, load_generator
 
 
 @pytest.mark.parametrize("arch", list_generators())

@@ -128,6 +128,32 @@ def test_engine_without_key_or_with_broken_key(tmp_path: Path) -> None:
     assert "unreadable key file" in (engine_problem(path, KEY) or "")
 
 
+def test_engine_names_and_sidecars_stay_as_written_before() -> None:
+    # Engines already in users' caches are found by this digest and checked against this sidecar layout.
+    assert KEY.digest() == "17071cb4f767565dacb46d324738c0f0"
+    assert json.dumps(KEY.to_dict()) == (
+        '{"tensorrt_version": "10.13.0.35", "compute_capability": "8.9", "onnx_sha256": "' + "ab" * 32 + '", '
+        '"precision": "fp16", "shapes": [[1, 3, 512, 640], [1, 3, 512, 640], [4, 3, 512, 640]]}'
+    )
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        [[1, 3, 512, 640], [4, 3, 512, 640]],  # two shapes
+        [[1, 3, 512, 640], [1, 3, 512], [4, 3, 512, 640]],  # a 3-D one
+        [[1, 3, 512, 640], [1, 3, 512, 640], ["x", 3, 512, 640]],  # not a number
+        "1,3,512,640",
+        None,
+    ],
+)
+def test_a_key_file_with_malformed_shapes_is_unreadable(shapes: object, tmp_path: Path) -> None:
+    path = tmp_path / "m.engine"
+    path.write_bytes(b"engine-x")
+    path.with_name("m.engine.json").write_text(json.dumps({**KEY.to_dict(), "shapes": shapes}))
+    assert "unreadable key file" in (engine_problem(path, KEY) or "")
+
+
 def test_a_build_that_cannot_load_is_an_error(tmp_path: Path) -> None:
     fake = _Fake(loads=False)
     with pytest.raises(BackendError, match=r"could not load the engine it just built"):

@@ -9,6 +9,7 @@ import torch
 from torch.nn import functional
 
 from tests.core.models.reference_layout import reference_layout
+from thermal_synth_core import names
 from thermal_synth_core.errors import ArchitectureError
 from thermal_synth_core.models import (
     Generator,
@@ -28,6 +29,13 @@ REFERENCE_ARCHS = ["unet_128", "unet_256", "unet_512", "resnet_6blocks", "resnet
 def test_registries_hold_every_architecture() -> None:
     assert set(GENERATORS) == {*REFERENCE_ARCHS, "fast_unet"}
     assert set(list_discriminators()) == {"basic", "n_layers", "pixel"}
+
+
+def test_the_generator_registry_and_the_light_names_agree() -> None:
+    # The model file validates an architecture by name only (no network import) against names.GENERATORS,
+    # and the CLI offers those names: the registry must implement exactly them, in the same order.
+    assert tuple(GENERATORS) == names.GENERATORS
+    assert set(names.REFERENCE_ARCHS) <= set(GENERATORS)
 
 
 def test_unknown_names_list_the_valid_ones() -> None:

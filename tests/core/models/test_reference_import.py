@@ -10,8 +10,8 @@ import torch
 from tests.core.models.reference_layout import reference_layout
 from thermal_synth_core.cli import main
 from thermal_synth_core.errors import ModelFileError
-from thermal_synth_core.modelfile import ThermalFov, load_generator, read_spec
-from thermal_synth_core.models import build_generator
+from thermal_synth_core.modelfile import ThermalFov, load_model, read_spec
+from thermal_synth_core.models import build_generator, load_generator
 from thermal_synth_core.models.reference import DEFAULT_FOV_SOURCE, import_reference
 
 
@@ -63,24 +63,42 @@ def test_imported_model_matches_the_network_loaded_directly(
     assert spec.input_size == ((128, 128) if arch == "unet_128" else (256, 256))
 
 
-def test_old_pytorch_checkpoints_load(tmp_path: Path) -> None:
-    # PyTorch < 0.4 saved InstanceNorm running stats; < 0.4.1 had no num_batches_tracked.
+def _assert_weights(model: Path, expected: dict[str, torch.Tensor]) -> None:
+    """The model file holds exactly ``expected``: the same names, and bit-identical tensors."""
+    _, weights = load_model(model)
+    assert sorted(weights) == sorted(expected)
+    different = [name for name, value in expected.items() if not torch.equal(weights[name], value)]
+    assert not different, f"weights changed on import: {different[:5]}"
+
+
+def test_old_pytorch_instance_norm_statistics_are_dropped(tmp_path: Path) -> None:
+    # PyTorch < 0.4 saved running statistics for InstanceNorm layers, which never use them.
     ckpt = tmp_path / "old.pth"
     state = _reference_checkpoint(tmp_path / "tmp.pth", "resnet_6blocks", ngf=4, norm="instance", dropout=False)
-    state["model.2.running_mean"] = torch.zeros(4)
-    state["model.2.running_var"] = torch.ones(4)
-    torch.save(state, ckpt)
+    stale = {"model.2.running_mean": torch.zeros(4), "model.2.running_var": torch.ones(4)}
+    torch.save({**state, **stale}, ckpt)
     import_reference(ckpt, tmp_path / "a.safetensors", arch="resnet_6blocks", ngf=4, norm="instance")
+    _assert_weights(tmp_path / "a.safetensors", state)  # every real weight kept, the stale statistics gone
 
-    bn = _reference_checkpoint(tmp_path / "tmp2.pth", "unet_128", ngf=4, norm="batch", dropout=True)
-    torch.save({k: v for k, v in bn.items() if not k.endswith("num_batches_tracked")}, ckpt)
+
+def test_old_pytorch_batch_norm_counters_are_filled_with_zero(tmp_path: Path) -> None:
+    # PyTorch < 0.4.1 saved BatchNorm layers without num_batches_tracked.
+    ckpt = tmp_path / "old.pth"
+    bn = _reference_checkpoint(tmp_path / "tmp.pth", "unet_128", ngf=4, norm="batch", dropout=True)
+    counters = {k for k in bn if k.endswith("num_batches_tracked")}
+    assert counters and all(int(bn[k]) == 100 for k in counters)
+    old = {k: v for k, v in bn.items() if k not in counters}
+    torch.save(old, ckpt)
     import_reference(ckpt, tmp_path / "b.safetensors", arch="unet_128", ngf=4, norm="batch")
+    _assert_weights(tmp_path / "b.safetensors", {**old, **{k: torch.zeros_like(bn[k]) for k in counters}})
 
 
-def test_wrapped_state_dict_is_accepted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("wrapper", ["state_dict", "model", "netG", "net_G"])
+def test_wrapped_state_dict_is_unwrapped(tmp_path: Path, wrapper: str) -> None:
     state = _reference_checkpoint(tmp_path / "a.pth", "unet_128", ngf=4, norm="batch", dropout=True)
-    torch.save({"state_dict": state}, tmp_path / "wrapped.pth")
+    torch.save({wrapper: state, "epoch": 7}, tmp_path / "wrapped.pth")
     import_reference(tmp_path / "wrapped.pth", tmp_path / "m.safetensors", arch="unet_128", ngf=4)
+    _assert_weights(tmp_path / "m.safetensors", state)
 
 
 def test_mismatched_keys_and_shapes_are_listed(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from thermal_synth_core.export.tensorrt import (
     tensorrt_unavailable_reason,
 )
 from thermal_synth_core.infer.backends.tensorrt_backend import EngineRunner, TensorRTBackend, engine_shapes
-from thermal_synth_core.modelfile import load_generator
+from thermal_synth_core.models import load_generator
 from thermal_synth_core.ui import console, progress, summary
 
 

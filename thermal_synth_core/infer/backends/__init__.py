@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Final
 
 from thermal_synth_core.errors import BackendError
-from thermal_synth_core.infer.backends.base import DEVICES, PRECISIONS, Backend, cuda_available, resolve_device
+from thermal_synth_core.infer.backends.base import (
+    DEVICES,
+    PRECISIONS,
+    Backend,
+    check_precision,
+    cuda_available,
+    resolve_device,
+)
 from thermal_synth_core.infer.backends.onnxruntime_backend import OnnxRuntimeBackend
 from thermal_synth_core.infer.backends.tensorrt_backend import TensorRTBackend
 from thermal_synth_core.infer.backends.torch_backend import TorchBackend
@@ -69,8 +76,7 @@ def create_backend(
         log.info("backend auto: chose %s (%s)", name, why)
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; valid: auto, {', '.join(BACKENDS)}")
-    if precision not in PRECISIONS:
-        raise BackendError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    check_precision(precision)  # before a backend is chosen or built: the name is wrong everywhere
     if spec.run_mode == "train-bn" and name != "torch":
         raise BackendError(
             f"this model runs in train-bn mode (batch statistics, dropout), which {name} cannot reproduce; "

@@ -19,15 +19,25 @@ from typing import Any, ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
+import torch
 
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.modelfile import MAX_SIZE_SIDE, ModelSpec
+from thermal_synth_core.names import PRECISIONS
 
-__all__ = ["DEVICES", "PRECISIONS", "Backend", "FloatArray", "check_batch", "cuda_available", "resolve_device"]
+__all__ = [
+    "DEVICES",
+    "PRECISIONS",
+    "Backend",
+    "FloatArray",
+    "check_batch",
+    "check_precision",
+    "cuda_available",
+    "resolve_device",
+]
 
 log = logging.getLogger(__name__)
 
-PRECISIONS: Final = ("fp32", "fp16", "bf16")
 DEVICES: Final = ("auto", "cpu", "cuda")
 
 FloatArray = npt.NDArray[np.float32]
@@ -35,8 +45,6 @@ FloatArray = npt.NDArray[np.float32]
 
 def cuda_available() -> bool:
     """Whether PyTorch sees a CUDA GPU."""
-    import torch
-
     return bool(torch.cuda.is_available())
 
 
@@ -54,6 +62,17 @@ def resolve_device(device: str) -> str:
     raise BackendError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N")
 
 
+def check_precision(precision: str) -> str:
+    """``precision`` when it is one of :data:`PRECISIONS` (what ``--precision`` and the node accept), else raise.
+
+    The one check of a precision name; what each backend can run of them (fp16 needs
+    a GPU with torch, TensorRT builds no bf16 engines, ...) the backend says itself.
+    """
+    if precision not in PRECISIONS:
+        raise BackendError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    return precision
+
+
 class Backend(ABC):
     """One way of running a generator. Subclasses register in ``BACKENDS`` under :attr:`name`."""
 
@@ -62,12 +81,10 @@ class Backend(ABC):
     max_batch: int = 8
 
     def __init__(self, model_path: Path, spec: ModelSpec, device: str, precision: str) -> None:
-        if precision not in PRECISIONS:
-            raise BackendError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+        self.precision = check_precision(precision)
         self.model_path = model_path
         self.spec = spec
         self.device = device
-        self.precision = precision
 
     @classmethod
     def unavailable_reason(cls, device: str = "auto") -> str | None:

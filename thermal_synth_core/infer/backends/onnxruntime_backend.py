@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
 
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.export.cache import cached_onnx, invalidate
@@ -51,8 +52,6 @@ class OnnxRuntimeBackend(Backend):
         precision: str = "fp32",
         threads: int | None = None,
     ) -> None:
-        import onnxruntime as ort
-
         wanted = str(device).strip().lower()
         # 'auto' means the CUDA provider only when onnxruntime-gpu is installed and a GPU is visible.
         if wanted == "auto":
@@ -99,8 +98,6 @@ class OnnxRuntimeBackend(Backend):
         return found
 
     def _new_session(self, path: Path) -> Any:
-        import onnxruntime as ort
-
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

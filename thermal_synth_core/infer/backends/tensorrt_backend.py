@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.export.cache import cache_dir, cached_onnx
@@ -38,7 +39,6 @@ from thermal_synth_core.modelfile import ModelSpec
 
 if TYPE_CHECKING:
     import tensorrt
-    import torch
 
 __all__ = ["EngineRunner", "TensorRTBackend", "engine_shapes"]
 
@@ -49,8 +49,6 @@ class EngineRunner:
     """Runs a deserialised engine on one GPU stream with PyTorch CUDA tensors as I/O buffers."""
 
     def __init__(self, engine: tensorrt.ICudaEngine, device: torch.device, max_batch: int) -> None:
-        import torch
-
         self.engine = engine
         self.device = device
         self.max_batch = max_batch
@@ -63,8 +61,7 @@ class EngineRunner:
         self.out_dtype = self._dtype(OUTPUT_NAME)
 
     def _dtype(self, name: str) -> torch.dtype:
-        import tensorrt
-        import torch
+        import tensorrt  # noqa: PLC0415 - optional (GPU machines only); an engine exists, so it is installed
 
         found = self.engine.get_tensor_dtype(name)
         table: dict[Any, torch.dtype] = {
@@ -77,8 +74,6 @@ class EngineRunner:
 
     def run(self, batch: FloatArray) -> FloatArray:
         """Copy the batch to the GPU, execute on our stream, copy the result back."""
-        import torch
-
         outputs: list[FloatArray] = []
         for start in range(0, batch.shape[0], self.max_batch):
             chunk = np.ascontiguousarray(batch[start : start + self.max_batch], dtype=np.float32)
@@ -119,8 +114,6 @@ class TensorRTBackend(Backend):
         super().__init__(model_path, spec, resolve_device(device), precision)
         if precision not in ENGINE_PRECISIONS:
             raise BackendError(f"the tensorrt backend builds fp32 or fp16 engines, not {precision}")
-        import torch
-
         trt = tensorrt_module()
         assert trt is not None
         self._onnx_precision = onnx_precision_for(precision, str(trt.__version__))
@@ -132,8 +125,6 @@ class TensorRTBackend(Backend):
 
     def _runner_for(self, size: tuple[int, int]) -> EngineRunner:
         """The engine runner for inputs of ``size`` (W, H), loaded or built on first use."""
-        import torch
-
         runner = self._runners.pop(size, None)
         if runner is None:
             index = self._torch_device.index or 0

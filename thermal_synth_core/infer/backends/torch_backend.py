@@ -17,7 +17,8 @@ import torch
 
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.infer.backends.base import Backend, FloatArray, check_batch, resolve_device
-from thermal_synth_core.modelfile import ModelSpec, load_generator
+from thermal_synth_core.modelfile import ModelSpec
+from thermal_synth_core.models import load_generator
 
 __all__ = ["TorchBackend"]
 
