@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final, NotRequired, TypeAlias, TypedDict
+from typing import Any, Final, TypeAlias, TypedDict
 
 import cv2
 import numpy as np
@@ -21,7 +21,7 @@ import numpy.typing as npt
 from thermal_synth_core.bagreader import BagReadError, TopicDoc
 from thermal_synth_core.errors import DataError
 from thermal_synth_core.eval.panels import frame_strip
-from thermal_synth_core.eval.scoring import METRIC_INFO, METRICS
+from thermal_synth_core.eval.scoring import METRIC_INFO, METRICS, MetricSummary, Stats
 from thermal_synth_core.modelfile import JsonValue, SpecJson
 
 __all__ = [
@@ -213,36 +213,8 @@ class Sample:
             self._png = bytes(png.tobytes())
         return self._png
 
+    # -- metrics.json ------------------------------------------------------------------------------------
 
-# -- metrics.json ------------------------------------------------------------------------------------
-
-
-class Stats(TypedDict):
-    """Statistics of one metric over the frames (None when no frame has a value)."""
-
-    n: int
-    mean: float | None
-    median: float | None
-    std: float | None
-    p05: float | None
-    p95: float | None
-    min: float | None
-    max: float | None
-
-
-class MetricSummary(TypedDict):
-    """One metric over the drive: model and baseline statistics and who wins (see :func:`.scoring.aggregate`)."""
-
-    label: str
-    higher_is_better: bool
-    unit: str
-    model: Stats
-    baseline: Stats
-    winner: str | None
-    """``model``, ``baseline``, ``tie``, or None."""
-    model_better_fraction: float | None
-    frames_compared: int
-    real: NotRequired[Stats]
     """``warm_contrast`` only: the real frames' own warm contrast."""
 
 

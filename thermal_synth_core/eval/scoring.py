@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NotRequired, TypedDict
 
 import cv2
 import numpy as np
@@ -147,30 +147,58 @@ def normalised(image: npt.NDArray[Any]) -> Float01:
 # -- aggregate ----------------------------------------------------------------------------------------
 
 
-def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
+class Stats(TypedDict):
+    """Statistics of one metric over the frames (None when no frame has a value)."""
+
+    n: int
+    mean: float | None
+    median: float | None
+    std: float | None
+    p05: float | None
+    p95: float | None
+    min: float | None
+    max: float | None
+
+
+class MetricSummary(TypedDict):
+    """One metric over the drive: model and baseline statistics and who wins (see :func:`aggregate`)."""
+
+    label: str
+    higher_is_better: bool
+    unit: str
+    model: Stats
+    baseline: Stats
+    winner: str | None
+    """``model``, ``baseline``, ``tie``, or None."""
+    model_better_fraction: float | None
+    frames_compared: int
+    real: NotRequired[Stats]
+
+
+def _stats(values: Sequence[float | None]) -> Stats:
     finite = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
     if finite.size == 0:
-        return {"n": 0, "mean": None, "median": None, "std": None, "p05": None, "p95": None, "min": None, "max": None}
-    return {
-        "n": int(finite.size),
-        "mean": float(finite.mean()),
-        "median": float(np.median(finite)),
-        "std": float(finite.std()),
-        "p05": float(np.percentile(finite, 5)),
-        "p95": float(np.percentile(finite, 95)),
-        "min": float(finite.min()),
-        "max": float(finite.max()),
-    }
+        return Stats(n=0, mean=None, median=None, std=None, p05=None, p95=None, min=None, max=None)
+    return Stats(
+        n=int(finite.size),
+        mean=float(finite.mean()),
+        median=float(np.median(finite)),
+        std=float(finite.std()),
+        p05=float(np.percentile(finite, 5)),
+        p95=float(np.percentile(finite, 95)),
+        min=float(finite.min()),
+        max=float(finite.max()),
+    )
 
 
-def aggregate(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def aggregate(rows: Sequence[Mapping[str, Any]]) -> dict[str, MetricSummary]:
     """Per-metric statistics for model and baseline, who wins on the mean, and how often the model wins per frame.
 
     ``rows`` are frame rows with ``model_<metric>`` and ``baseline_<metric>`` keys
     (None or NaN where not computed); ``real_warm_contrast`` is summarised as the
     reference the warm contrasts should approach.
     """
-    out: dict[str, Any] = {}
+    out: dict[str, MetricSummary] = {}
     for info in METRICS:
         model = [r.get(f"model_{info.key}") for r in rows]
         base = [r.get(f"baseline_{info.key}") for r in rows]
@@ -187,13 +215,13 @@ def aggregate(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             elif (m > b) == info.higher_is_better:
                 wins += 1
         m_mean, b_mean = model_stats["mean"], base_stats["mean"]
-        winner = None
+        winner: str | None = None
         if m_mean is not None and b_mean is not None:
             if m_mean == b_mean:
                 winner = "tie"
             else:
                 winner = "model" if (m_mean > b_mean) == info.higher_is_better else "baseline"
-        entry: dict[str, Any] = {
+        entry: MetricSummary = {
             "label": info.label,
             "higher_is_better": info.higher_is_better,
             "unit": info.unit,
