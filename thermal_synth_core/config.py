@@ -32,6 +32,10 @@ from thermal_synth_core.errors import ConfigError
 
 T = TypeVar("T")
 
+#: A configuration document before validation: free-form YAML (any keys, any values) until
+#: :func:`config_from_dict` checks it against the dataclass.
+RawConfig = dict[str, Any]
+
 __all__ = [
     "apply_overrides",
     "config_from_dict",
@@ -49,14 +53,14 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequenc
     which take the text as written.
     """
     source = str(path) if path is not None else "defaults"
-    data: dict[str, Any] = {}
+    data: RawConfig = {}
     if path is not None:
         data = _read_yaml_mapping(Path(path))
     data = apply_overrides(cls, data, overrides)
     return config_from_dict(cls, data, source=source)
 
 
-def _read_yaml_mapping(path: Path) -> dict[str, Any]:
+def _read_yaml_mapping(path: Path) -> RawConfig:
     if not path.exists():
         raise ConfigError(f"config file not found: {path} (check the path, or list the shipped configs)")
     if not path.is_file():
@@ -88,9 +92,9 @@ def parse_override(text: str) -> tuple[list[str], str]:
     return parts, value
 
 
-def apply_overrides(cls: type[Any], data: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+def apply_overrides(cls: type[Any], data: Mapping[str, Any], overrides: Sequence[str]) -> RawConfig:
     """Return a copy of ``data`` with each dotted override applied, type-directed by ``cls``."""
-    result: dict[str, Any] = _deep_copy_mapping(data)
+    result: RawConfig = _deep_copy_mapping(data)
     for text in overrides:
         parts, raw = parse_override(text)
         target_type = _type_at_path(cls, parts, text)
@@ -106,7 +110,7 @@ def apply_overrides(cls: type[Any], data: Mapping[str, Any], overrides: Sequence
     return result
 
 
-def _deep_copy_mapping(data: Mapping[str, Any]) -> dict[str, Any]:
+def _deep_copy_mapping(data: Mapping[str, Any]) -> RawConfig:
     return {k: _deep_copy_mapping(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
@@ -168,7 +172,8 @@ def _dataclass_of(tp: Any) -> type[Any] | None:
     return None
 
 
-def _field_types(cls: type[Any]) -> dict[str, Any]:
+def _field_types(cls: type[Any]) -> dict[str, object]:
+    """Each init field's type annotation, by field name."""
     hints = get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
 
@@ -319,7 +324,7 @@ def _convert_dataclass(value: Any, cls: type[Any], path: str, source: str) -> An
     for key in value:
         if key not in hints:
             raise ConfigError(_unknown_key_message(str(key), path, hints, source))
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, object] = {}
     for field in dataclasses.fields(cls):
         if not field.init:
             continue

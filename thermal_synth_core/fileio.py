@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 __all__ = [
     "atomic_path",
     "atomic_write_bytes",
@@ -114,8 +116,6 @@ def _fsync_dir(path: Path) -> None:
 
 def read_yaml(path: Path, error: type[Exception], missing: str, kind: str) -> Any:
     """The parsed YAML of ``path``; ``error(missing)`` when it is no file, ``error`` naming ``kind`` when unparsable."""
-    import yaml
-
     if not path.is_file():
         raise error(missing)
     try:

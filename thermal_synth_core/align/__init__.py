@@ -1,6 +1,11 @@
-"""RGB <-> thermal alignment: the transform type, estimation from data, and visual checks."""
+"""RGB <-> thermal alignment: the transform type, estimation from frame pairs, and visual checks.
 
-from thermal_synth_core.align.estimate import EstimateResult, FrameFit, estimate_alignment, estimate_from_dataset
+This package works on images in memory and never reads a dataset: sampling a
+dataset's frames for estimation or a visual check is :mod:`thermal_synth_core.data.rig`'s
+(``data`` depends on ``align``, never the reverse).
+"""
+
+from thermal_synth_core.align.estimate import EstimateResult, FrameFit, estimate_alignment
 from thermal_synth_core.align.points import alignment_from_points, read_points
 from thermal_synth_core.align.transform import Alignment, scale_matrix
 
@@ -10,7 +15,6 @@ __all__ = [
     "FrameFit",
     "alignment_from_points",
     "estimate_alignment",
-    "estimate_from_dataset",
     "read_points",
     "scale_matrix",
 ]

@@ -40,19 +40,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from thermal_synth_core.agc import agc_normalize
 from thermal_synth_core.align.points import MIN_POINTS, MODELS
 from thermal_synth_core.align.transform import Alignment, scale_matrix
-from thermal_synth_core.errors import AlignmentError, DataError
+from thermal_synth_core.errors import AlignmentError
 from thermal_synth_core.ui import progress
 
 __all__ = [
@@ -61,8 +58,6 @@ __all__ = [
     "FramePair",
     "edge_features",
     "estimate_alignment",
-    "estimate_from_dataset",
-    "load_pair",
     "orientation_features",
     "weak_evidence",
 ]
@@ -571,17 +566,8 @@ def _perspective(
     return size, bool(size > PERSPECTIVE_NOISE_PX and np.any((t > 5.0) & big))
 
 
-def estimate_alignment(
-    pairs: Sequence[FramePair],
-    model: str = "homography",
-    on_frame: Callable[[FrameFit], None] | None = None,
-) -> EstimateResult:
-    """Estimate the rig's RGB -> thermal alignment from frame pairs of one RGB and one thermal size.
-
-    ``model`` is the most general transform the result may use: a homography's
-    perspective terms are kept only if the frames agree on them, otherwise the
-    affine result stands (see :func:`_perspective`).
-    """
+def _check_pairs(pairs: Sequence[FramePair], model: str) -> tuple[Size, Size]:
+    """The pairs' common RGB and thermal size; an AlignmentError for an unknown model or mixed sizes."""
     if model not in MODELS:
         raise AlignmentError(f"unknown transform model {model!r}; valid models: {', '.join(MODELS)}")
     if not pairs:
@@ -589,7 +575,11 @@ def estimate_alignment(
     rgb_size, thermal_size = pairs[0].rgb_size, pairs[0].thermal_size
     if any(p.rgb_size != rgb_size or p.thermal_size != thermal_size for p in pairs):
         raise AlignmentError("all frame pairs passed to one estimate must share the RGB size and the thermal size")
-    # The coarse search uses the frames with the most structure.
+    return rgb_size, thermal_size
+
+
+def _coarse(pairs: Sequence[FramePair]) -> _Coarse:
+    """The coarse search over the frames with the most structure."""
     ranked = sorted(pairs, key=lambda p: -float(np.mean(edge_features(_resize(p.thermal, (160, 128))))))
     coarse = coarse_search(ranked[:COARSE_FRAMES])
     log.info(
@@ -599,22 +589,35 @@ def estimate_alignment(
         coarse.score,
         coarse.peak_ratio,
     )
-    base = "similarity" if model == "similarity" else "affine"
-    grid_t = _view_grid(thermal_size)
+    return coarse
+
+
+def _refine(
+    pairs: Sequence[FramePair], m: Matrix, base: str, thermal_size: Size, grid_t: Points
+) -> tuple[Matrix, _Level]:
+    """Joint refinement of ``m`` over all frames, coarse to fine; the result and the finest level."""
     widths = sorted({min(w, thermal_size[0]) for w in REFINE_WIDTHS})
-    m = coarse.matrix
     everyone = list(range(len(pairs)))
     level = _make_level(pairs, widths[0])
-    surfaces: list[Image] = []
     for li, width in enumerate(progress(widths, total=len(widths), desc="align: refine", unit="level")):
         level = level if li == 0 else _make_level(pairs, width)
         for _ in range(3 if li == 0 else 2):
-            new, surfaces = _joint_step(pairs, level, m, base, everyone)
+            new, _surfaces = _joint_step(pairs, level, m, base, everyone)
             moved = _distance(new, m, grid_t)
             m = new
             if moved < 0.05 * thermal_size[0] / width:
                 break
-    # Per-frame agreement at the finest level, measured around the joint result.
+    return m, level
+
+
+def _fit_without_outliers(
+    pairs: Sequence[FramePair], level: _Level, m: Matrix, base: str
+) -> tuple[Matrix, list[Image], list[FrameFit], list[int]]:
+    """Per-frame agreement around the joint result, and the final fit over the frames not grossly off.
+
+    Returns the matrix, the correlation surfaces, the per-frame fits and the frames used.
+    """
+    everyone = list(range(len(pairs)))
     _, surfaces = _joint_step(pairs, level, m, base, everyone)
     fits = [_frame_fit(p, s, level, m) for p, s in zip(pairs, surfaces, strict=True)]
     # The final fit sums only frames that are not grossly off: frames with real per-pair jitter (a rig that
@@ -628,23 +631,18 @@ def estimate_alignment(
         m = _fit_summed(surfaces, level, m, base, chosen)
         _, surfaces = _joint_step(pairs, level, m, base, chosen)
         fits = [_frame_fit(p, s, level, m) for p, s in zip(pairs, surfaces, strict=True)]
-    agreeing = [i for i, f in enumerate(fits) if f.matrix is not None and f.residual_px <= AGREE_PX]
-    size, significant = _perspective(surfaces, level, m, chosen, grid_t)
-    method = f"auto ({model}, joint patch correlation of gradient orientation)"
-    if model == "homography":
-        if significant:
-            for _ in range(2):
-                m, surfaces = _joint_step(pairs, level, m, "homography", chosen)
-        else:
-            method = "auto (homography requested; perspective not significant, affine kept; gradient orientation)"
-    fits = [FrameFit(f.key, f.matrix, f.correlation, f.residual_px, i in agreeing, f.error) for i, f in enumerate(fits)]
-    for f in fits:
-        if on_frame is not None:
-            on_frame(f)
+    return m, surfaces, fits, chosen
+
+
+def _quality(
+    fits: list[FrameFit], agreeing: list[int], coarse: _Coarse, m: Matrix, perspective: tuple[float, bool]
+) -> dict[str, float]:
+    """The figures recorded in the alignment's ``quality`` (see :func:`weak_evidence`)."""
     res = np.array([f.residual_px for i, f in enumerate(fits) if i in agreeing]) if agreeing else np.array([np.nan])
     corrs = [f.correlation for f in fits if np.isfinite(f.correlation)]
-    quality = {
-        "frames": float(len(pairs)),
+    size, significant = perspective
+    return {
+        "frames": float(len(fits)),  # one fit per pair
         "frames_converged": float(sum(1 for f in fits if f.matrix is not None)),
         "frames_inliers": float(len(agreeing)),
         "residual_median_px": float(np.median(res)),
@@ -658,6 +656,39 @@ def estimate_alignment(
         "perspective_significant": float(significant),
         "rgb_px_per_thermal_px": float(1.0 / math.sqrt(abs(np.linalg.det(m[:2, :2])))),
     }
+
+
+def estimate_alignment(
+    pairs: Sequence[FramePair],
+    model: str = "homography",
+    on_frame: Callable[[FrameFit], None] | None = None,
+) -> EstimateResult:
+    """Estimate the rig's RGB -> thermal alignment from frame pairs of one RGB and one thermal size.
+
+    ``model`` is the most general transform the result may use: a homography's
+    perspective terms are kept only if the frames agree on them, otherwise the
+    affine result stands (see :func:`_perspective`).
+    """
+    rgb_size, thermal_size = _check_pairs(pairs, model)
+    coarse = _coarse(pairs)
+    base = "similarity" if model == "similarity" else "affine"
+    grid_t = _view_grid(thermal_size)
+    m, level = _refine(pairs, coarse.matrix, base, thermal_size, grid_t)
+    m, surfaces, fits, chosen = _fit_without_outliers(pairs, level, m, base)
+    agreeing = [i for i, f in enumerate(fits) if f.matrix is not None and f.residual_px <= AGREE_PX]
+    size, significant = _perspective(surfaces, level, m, chosen, grid_t)
+    method = f"auto ({model}, joint patch correlation of gradient orientation)"
+    if model == "homography":
+        if significant:
+            for _ in range(2):
+                m, surfaces = _joint_step(pairs, level, m, "homography", chosen)
+        else:
+            method = "auto (homography requested; perspective not significant, affine kept; gradient orientation)"
+    fits = [FrameFit(f.key, f.matrix, f.correlation, f.residual_px, i in agreeing, f.error) for i, f in enumerate(fits)]
+    for f in fits:
+        if on_frame is not None:
+            on_frame(f)
+    quality = _quality(fits, agreeing, coarse, m, (size, significant))
     alignment = Alignment.from_matrix(m, rgb_size, thermal_size, method, quality)
     return EstimateResult(alignment, fits, weak_evidence(quality, model))
 
@@ -690,68 +721,3 @@ def weak_evidence(quality: dict[str, float] | Alignment, model: str = "homograph
             "(dropped); the per-frame fits are noisy"
         )
     return out
-
-
-def load_pair(key: str, rgb_path: Path, thermal_path: Path) -> FramePair:
-    """Read one pair for estimation: RGB to gray float, thermal through the shared AGC."""
-    from thermal_synth_core.data.imageio import read_rgb, read_thermal
-
-    rgb = read_rgb(rgb_path)
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    thermal = agc_normalize(read_thermal(thermal_path))
-    return FramePair(key, np.asarray(gray, dtype=np.float32), thermal)
-
-
-def estimate_from_dataset(
-    root: str | Path,
-    fmt: str,
-    *,
-    model: str = "homography",
-    max_frames: int = 60,
-    seed: int = 0,
-    on_frame: Callable[[FrameFit], None] | None = None,
-) -> EstimateResult:
-    """Sample up to ``max_frames`` pairs of a dataset and estimate its rig's alignment.
-
-    Only pairs at the most common RGB size are used (other camera modes need
-    their own alignment); unreadable frames are skipped and counted.
-    """
-    from thermal_synth_core.data.layouts import scan_dataset
-
-    records = [r for r in scan_dataset(root, fmt) if r.paired]
-    if not records:
-        raise AlignmentError(f"no frame has both an RGB and a thermal image under {root} (format {fmt})")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(records))
-    pairs: list[FramePair] = []
-    unreadable = 0
-    for idx in progress(order, total=min(len(order), max_frames), desc="align: read", unit="frame"):
-        if len(pairs) >= max_frames * 2:  # read a margin: some may be at another RGB size
-            break
-        rec = records[int(idx)]
-        thermal_path = rec.thermal16 or rec.thermal8
-        assert rec.rgb is not None and thermal_path is not None
-        try:
-            pairs.append(load_pair(rec.key, rec.rgb, thermal_path))
-        except DataError as exc:
-            unreadable += 1
-            log.warning("skipping %s: %s", rec.key, exc)
-        if len(pairs) >= max_frames and _modal_count(pairs) >= max_frames:
-            break
-    if not pairs:
-        raise AlignmentError(f"none of the sampled frames under {root} could be read")
-    sizes = Counter((p.rgb_size, p.thermal_size) for p in pairs)
-    (rgb_size, thermal_size), _ = sizes.most_common(1)[0]
-    used = [p for p in pairs if p.rgb_size == rgb_size and p.thermal_size == thermal_size][:max_frames]
-    result = estimate_alignment(used, model, on_frame)
-    q = dict(result.alignment.quality)
-    q["frames_unreadable"] = float(unreadable)
-    q["frames_other_size"] = float(len(pairs) - sum(1 for p in pairs if p.rgb_size == rgb_size))
-    a = result.alignment
-    return EstimateResult(
-        Alignment.from_matrix(a.as_array(), a.rgb_size, a.thermal_size, a.method, q), result.frames, result.warnings
-    )
-
-
-def _modal_count(pairs: Sequence[FramePair]) -> int:
-    return Counter((p.rgb_size, p.thermal_size) for p in pairs).most_common(1)[0][1]

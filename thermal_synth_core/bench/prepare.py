@@ -13,10 +13,36 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from thermal_synth_core.bench import Benchmark, write_result
+from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
+from thermal_synth_core.data.synth import GROUND_TRUTH_FILE, SynthOptions, generate
 from thermal_synth_core.ui import console, summary
+
+
+class _Row(TypedDict):
+    workers: int
+    pairs: int
+    seconds: float
+    pairs_per_s: float
+
+
+class _Dataset(TypedDict):
+    layout: str
+    rgb_size: list[int]
+    thermal_size: list[int]
+    frames: int
+    pairs: int
+
+
+class _PrepareBench(TypedDict):
+    """``prepare.json`` (beside the benchmark name and the environment ``write_result`` adds)."""
+
+    dataset: _Dataset
+    results: list[_Row]
+    speedup_2_vs_1_workers: float
+    notes: str
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,41 +50,39 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=2, metavar="N", help="runs per worker count (best counts)")
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
-    from thermal_synth_core.data.synth import GROUND_TRUTH_FILE, SynthOptions, generate
+def _best_seconds(src: Path, tmp: Path, workers: int, repeat: int) -> tuple[float, int]:
+    """The fastest of ``repeat`` prepare runs with ``workers`` (seconds) and the pairs it wrote."""
+    best = float("inf")
+    pairs = 0
+    for rep in range(repeat):
+        out = tmp / f"out_w{workers}_{rep}"
+        t0 = time.perf_counter()
+        result = prepare_dataset(
+            PrepareOptions(root=src, fmt="flir-v1", out=out, alignment=str(src / GROUND_TRUTH_FILE), workers=workers),
+            show_progress=False,
+        )
+        best = min(best, time.perf_counter() - t0)
+        pairs = result.pairs
+    return best, pairs
 
+
+# The Benchmark protocol's run function returns free-form JSON (bench.Benchmark.run); this one's is _PrepareBench.
+def _run(args: argparse.Namespace) -> dict[str, Any]:
     frames = 12 if args.quick else int(args.frames)
     repeat = 1 if args.quick else max(int(args.repeat), 1)
     with tempfile.TemporaryDirectory(prefix="bench-prepare-") as tmp:
         src = Path(tmp) / "flir_v1"
         console.print(f"generating {frames} synthetic FLIR v1 frames at 1800x1600 ...")
         synth = generate(src, SynthOptions(layout="flir-v1", n=frames, seed=0, workers=2))
-        rows = []
+        rows: list[_Row] = []
         for workers in (1, 2):
-            best = float("inf")
-            pairs = 0
-            for rep in range(repeat):
-                out = Path(tmp) / f"out_w{workers}_{rep}"
-                t0 = time.perf_counter()
-                result = prepare_dataset(
-                    PrepareOptions(
-                        root=src,
-                        fmt="flir-v1",
-                        out=out,
-                        alignment=str(src / GROUND_TRUTH_FILE),
-                        workers=workers,
-                    ),
-                    show_progress=False,
-                )
-                best = min(best, time.perf_counter() - t0)
-                pairs = result.pairs
+            best, pairs = _best_seconds(src, Path(tmp), workers, repeat)
             rows.append(
                 {"workers": workers, "pairs": pairs, "seconds": round(best, 3), "pairs_per_s": round(pairs / best, 2)}
             )
             console.print(f"workers {workers}: {pairs} pairs in {best:.2f} s = {pairs / best:.2f} pairs/s")
     speedup = rows[1]["pairs_per_s"] / rows[0]["pairs_per_s"]
-    result_json = {
+    result_json: _PrepareBench = {
         "dataset": {
             "layout": "flir-v1 (synthetic)",
             "rgb_size": [1800, 1600],
@@ -70,12 +94,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "speedup_2_vs_1_workers": round(speedup, 3),
         "notes": "includes process start-up of the worker pool; output 640x512 8-bit PNG pairs + masks",
     }
-    path = write_result(args.out, "prepare", result_json)
+    path = write_result(args.out, "prepare", dict(result_json))
     summary(
         f"bench prepare: {rows[0]['pairs_per_s']:.2f} pairs/s with 1 worker, {rows[1]['pairs_per_s']:.2f} with 2 "
         f"(x{speedup:.2f}) -> {path}"
     )
-    return result_json
+    return dict(result_json)
 
 
 BENCHMARK = Benchmark(

@@ -17,7 +17,7 @@ would have seen. Call :meth:`PairedDataset.set_epoch` at the start of each epoch
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import cv2
 import numpy as np
@@ -30,7 +30,40 @@ from thermal_synth_core.data.imageio import read_mask, read_rgb, read_thermal
 from thermal_synth_core.data.manifest import Manifest, read_manifest
 from thermal_synth_core.errors import DataError
 
-__all__ = ["PairedDataset", "UnpairedDataset", "read_manifest", "rgb_to_tensor", "thermal_to_tensor"]
+__all__ = [
+    "PairItem",
+    "PairedDataset",
+    "UnpairedDataset",
+    "UnpairedItem",
+    "read_manifest",
+    "rgb_to_tensor",
+    "thermal_to_tensor",
+]
+
+
+class _PairItemBase(TypedDict):
+    rgb: torch.Tensor  # 3 x H x W in [-1, 1]
+    thermal: torch.Tensor  # 1 x H x W in [-1, 1]
+    id: str
+    split: str
+
+
+class PairItem(_PairItemBase, total=False):
+    """An item of :class:`PairedDataset`; ``mask`` (1 x H x W, 0 or 1) when every pair of the split has one."""
+
+    mask: torch.Tensor
+
+
+class UnpairedItem(TypedDict):
+    """An item of :class:`UnpairedDataset`: an RGB and a thermal frame drawn independently."""
+
+    rgb: torch.Tensor  # 3 x H x W in [-1, 1]
+    thermal: torch.Tensor  # 1 x H x W in [-1, 1]
+    id: str  # the RGB frame's
+    rgb_id: str
+    thermal_id: str
+    split: str
+
 
 Size = tuple[int, int]
 
@@ -105,7 +138,7 @@ def _load(img: npt.NDArray[Any], load_size: Size | None, nearest: bool = False) 
     return np.asarray(cv2.resize(img, load_size, interpolation=interp))
 
 
-class PairedDataset(Dataset[dict[str, Any]]):
+class PairedDataset(Dataset[PairItem]):
     """Aligned RGB/thermal pairs of one split, with identical crop and flip for both images of a pair.
 
     Items are dicts: ``rgb`` (3xHxW), ``thermal`` (1xHxW), ``mask`` (1xHxW, when
@@ -157,7 +190,7 @@ class PairedDataset(Dataset[dict[str, Any]]):
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, index: int) -> PairItem:
         if not 0 <= index < len(self.entries):
             raise IndexError(index)
         e = self.entries[index]
@@ -168,7 +201,7 @@ class PairedDataset(Dataset[dict[str, Any]]):
             raise DataError(f"{e.rgb} and {e.thermal} differ in size; re-run 'thermal-synth prepare'")
         rng = np.random.default_rng([self.seed, self.epoch, index])
         aug = _Augment(rng, thermal.shape[:2], self.crop_size, self.random_crop, self.flip)
-        item: dict[str, Any] = {
+        item: PairItem = {
             "rgb": rgb_to_tensor(aug(rgb)),
             "thermal": _unit_to_tensor(aug(thermal)),
             "id": e.frame_id,
@@ -180,7 +213,7 @@ class PairedDataset(Dataset[dict[str, Any]]):
         return item
 
 
-class UnpairedDataset(Dataset[dict[str, Any]]):
+class UnpairedDataset(Dataset[UnpairedItem]):
     """RGB and thermal frames of one split sampled independently (CycleGAN).
 
     Uses every RGB and thermal frame of the split: both images of each pair and,
@@ -224,7 +257,7 @@ class UnpairedDataset(Dataset[dict[str, Any]]):
     def __len__(self) -> int:
         return max(len(self.rgb), len(self.thermal))
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, index: int) -> UnpairedItem:
         if not 0 <= index < len(self):
             raise IndexError(index)
         rgb_id, rgb_path = self.rgb[index % len(self.rgb)]

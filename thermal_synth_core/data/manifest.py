@@ -7,9 +7,12 @@ thermal camera's horizontal field of view (``thermal_camera``; absent in manifes
 written before it was recorded), every pair written (paths relative to the dataset root), single-camera frames written
 for unpaired training, and every skipped frame with its reason.
 
-Reading validates the schema, types and paths: a path that is absolute or leaves
-the dataset root (``..``) is rejected, so a manifest cannot make training read
-files elsewhere on the machine.
+:class:`Manifest` is the one schema of the file: ``prepare`` builds one and writes
+it with :func:`write_manifest` (:meth:`Manifest.to_json`), every reader gets one
+from :func:`read_manifest` (:meth:`Manifest.from_json`). Reading validates the
+schema, types and paths: a path that is absolute or leaves the dataset root
+(``..``) is rejected, so a manifest cannot make training read files elsewhere on
+the machine.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
-from thermal_synth_core.align.transform import Alignment
+from thermal_synth_core.align.transform import Alignment, AlignmentJson
 from thermal_synth_core.errors import AlignmentError, DataError
+from thermal_synth_core.fileio import atomic_write_json
 
 __all__ = [
     "MANIFEST_NAME",
@@ -31,9 +35,11 @@ __all__ = [
     "Manifest",
     "PairEntry",
     "SingleEntry",
+    "SkippedFrame",
     "ThermalCamera",
     "check_hfov",
     "read_manifest",
+    "write_manifest",
 ]
 
 MANIFEST_NAME = "manifest.json"
@@ -41,6 +47,7 @@ SCHEMA = "thermal-synth.prepare-manifest"
 SCHEMA_VERSION = 1
 
 Size = tuple[int, int]
+_T = TypeVar("_T")
 
 
 def check_hfov(value: Any, what: str) -> float:
@@ -55,6 +62,85 @@ def check_hfov(value: Any, what: str) -> float:
     return float(value)
 
 
+# -- the JSON shapes ------------------------------------------------------------------------------
+
+
+class ThermalCameraJson(TypedDict):
+    """The manifest's ``thermal_camera`` entry (also ``synth_info.json``'s)."""
+
+    hfov_deg: float
+    width: int
+    source: str
+
+
+class _PairJsonBase(TypedDict):
+    split: str
+    id: str
+    rgb: str
+    thermal: str
+
+
+class PairJson(_PairJsonBase, total=False):
+    """One entry of ``pairs``: paths relative to the dataset root."""
+
+    mask: str
+
+
+class _SingleJsonBase(TypedDict):
+    split: str
+    id: str
+    kind: str
+    path: str
+
+
+class SingleJson(_SingleJsonBase, total=False):
+    """One entry of ``unpaired``: paths relative to the dataset root."""
+
+    mask: str
+
+
+class _SkippedJsonBase(TypedDict):
+    split: str
+    id: str
+    kind: str
+    reason: str
+    detail: str
+
+
+class SkippedJson(_SkippedJsonBase, total=False):
+    """One entry of ``skipped``; ``signature`` (source files' sizes and times) when the images were read."""
+
+    signature: str
+
+
+class _ManifestJsonBase(TypedDict):
+    schema: str
+    version: int
+    format: str
+    source: str
+    alignment: AlignmentJson
+    alignment_source: str
+    thermal_bits: int
+    thermal_normalisation: str
+    size: list[int]
+
+
+class ManifestJson(_ManifestJsonBase, total=False):
+    """``manifest.json`` as written (keys in this order; ``thermal_camera`` absent in old manifests)."""
+
+    thermal_camera: ThermalCameraJson
+    has_masks: bool
+    counts: dict[str, dict[str, int]]
+    skipped_by_reason: dict[str, int]
+    reasons: dict[str, str]
+    pairs: list[PairJson]
+    unpaired: list[SingleJson]
+    skipped: list[SkippedJson]
+
+
+# -- the schema -----------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ThermalCamera:
     """The prepared thermal frames' field of view: horizontal FOV of the full frame and the frames' width.
@@ -66,12 +152,12 @@ class ThermalCamera:
     width: int  # pixels, of the thermal frames as prepare wrote them
     source: str = ""  # where the field of view comes from (a dataset preset, --thermal-hfov, a default)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ThermalCameraJson:
         """The manifest's ``thermal_camera`` entry."""
         return {"hfov_deg": self.hfov_deg, "width": self.width, "source": self.source}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str) -> ThermalCamera:
+    def from_dict(cls, data: object, where: str) -> ThermalCamera:
         """Parse a manifest's ``thermal_camera`` entry (DataError when malformed)."""
         w = f"{where} thermal_camera"
         if not isinstance(data, Mapping):
@@ -81,6 +167,11 @@ class ThermalCamera:
         if not isinstance(width, int) or isinstance(width, bool) or width <= 0:
             raise DataError(f"{w}: 'width' must be a positive integer (pixels), got {width!r}")
         return cls(hfov, width, str(data.get("source", "")))
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path`` (under ``root``) as the manifest writes it: relative, with forward slashes."""
+    return path.relative_to(root).as_posix()
 
 
 @dataclass(frozen=True)
@@ -93,6 +184,32 @@ class PairEntry:
     thermal: Path
     mask: Path | None = None
 
+    def to_json(self, root: Path) -> PairJson:
+        """The manifest entry, paths relative to the dataset ``root``."""
+        out: PairJson = {
+            "split": self.split,
+            "id": self.frame_id,
+            "rgb": _relative(self.rgb, root),
+            "thermal": _relative(self.thermal, root),
+        }
+        if self.mask is not None:
+            out["mask"] = _relative(self.mask, root)
+        return out
+
+    @classmethod
+    def from_json(cls, item: object, root: Path, where: str) -> PairEntry:
+        """Validate one manifest entry; its paths must stay inside ``root``."""
+        if not isinstance(item, Mapping):
+            raise DataError(f"{where}: expected an object")
+        mask = item.get("mask")
+        return cls(
+            split=str(_need(item, "split", str, where)),
+            frame_id=str(_need(item, "id", str, where)),
+            rgb=_safe_path(root, item.get("rgb"), where),
+            thermal=_safe_path(root, item.get("thermal"), where),
+            mask=_safe_path(root, mask, where) if mask is not None else None,
+        )
+
 
 @dataclass(frozen=True)
 class SingleEntry:
@@ -104,10 +221,88 @@ class SingleEntry:
     path: Path
     mask: Path | None = None
 
+    def to_json(self, root: Path) -> SingleJson:
+        """The manifest entry, paths relative to the dataset ``root``."""
+        out: SingleJson = {
+            "split": self.split,
+            "id": self.frame_id,
+            "kind": self.kind,
+            "path": _relative(self.path, root),
+        }
+        if self.mask is not None:
+            out["mask"] = _relative(self.mask, root)
+        return out
+
+    @classmethod
+    def from_json(cls, item: object, root: Path, where: str) -> SingleEntry:
+        """Validate one manifest entry; its paths must stay inside ``root``."""
+        if not isinstance(item, Mapping):
+            raise DataError(f"{where}: expected an object")
+        kind = _need(item, "kind", str, where)
+        if kind not in ("rgb", "thermal"):
+            raise DataError(f"{where}: 'kind' must be 'rgb' or 'thermal', got {kind!r}")
+        mask = item.get("mask")
+        return cls(
+            split=str(_need(item, "split", str, where)),
+            frame_id=str(_need(item, "id", str, where)),
+            kind=kind,
+            path=_safe_path(root, item.get("path"), where),
+            mask=_safe_path(root, mask, where) if mask is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class SkippedFrame:
+    """A frame ``prepare`` did not write, with the reason code (``REASONS`` of ``prepare``) and the detail."""
+
+    split: str
+    frame_id: str
+    kind: str  # "pair", "rgb" or "thermal": what the frame would have been
+    reason: str
+    detail: str
+    #: The source files' sizes and modification times, when prepare read them: an unchanged frame is not re-read.
+    signature: str | None = None
+
+    def to_json(self) -> SkippedJson:
+        """The manifest entry."""
+        out: SkippedJson = {
+            "split": self.split,
+            "id": self.frame_id,
+            "kind": self.kind,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+        if self.signature is not None:
+            out["signature"] = self.signature
+        return out
+
+    @classmethod
+    def from_json(cls, item: object) -> SkippedFrame | None:
+        """Parse one entry; None when it is not a complete entry (skipped frames are information only)."""
+        if not isinstance(item, Mapping):
+            return None
+        fields = [item.get(k) for k in ("split", "id", "kind", "reason", "detail")]
+        signature = item.get("signature")
+        if not all(isinstance(v, str) for v in fields) or not isinstance(signature, str | None):
+            return None
+        split, frame_id, kind, reason, detail = (str(v) for v in fields)
+        return cls(split, frame_id, kind, reason, detail, signature)
+
+
+class ModelDataMetadata(TypedDict):
+    """:meth:`Manifest.model_metadata`: what a model file records of its training data."""
+
+    alignment: AlignmentJson
+    thermal_bits: int
+    size: list[int]
+    dataset_format: str
+    thermal_normalisation: str
+    thermal_camera: ThermalCameraJson | None
+
 
 @dataclass(frozen=True)
 class Manifest:
-    """A validated ``manifest.json`` with absolute paths under ``root``."""
+    """``manifest.json``: a validated one (:func:`read_manifest`) or one ``prepare`` writes; paths under ``root``."""
 
     root: Path
     format: str
@@ -118,11 +313,18 @@ class Manifest:
     has_masks: bool
     pairs: tuple[PairEntry, ...]
     unpaired: tuple[SingleEntry, ...] = ()
-    skipped: tuple[Mapping[str, str], ...] = ()
+    skipped: tuple[SkippedFrame, ...] = ()
+    #: Per split: pairs, single-camera frames (``unpaired_rgb``, ``unpaired_thermal``) and skipped frames.
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    raw: Mapping[str, Any] = field(default_factory=dict)
     #: The thermal camera's field of view (None: a manifest written before it was recorded).
     thermal_camera: ThermalCamera | None = None
+    #: Where the alignment came from ("file PATH", "auto: ..."; "" in manifests that lack it).
+    alignment_source: str = ""
+    #: How the thermal frames were normalised, in words.
+    thermal_normalisation: str = ""
+    skipped_by_reason: Mapping[str, int] = field(default_factory=dict)
+    #: The reason codes of ``skipped`` in words.
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def splits(self) -> list[str]:
@@ -145,16 +347,85 @@ class Manifest:
         out += [(u.frame_id, u.path) for u in self.unpaired if u.split == split and u.kind == "thermal"]
         return out
 
-    def model_metadata(self) -> dict[str, Any]:
+    def model_metadata(self) -> ModelDataMetadata:
         """What a model trained on this data must carry: alignment, size, bit depth, source format, field of view."""
         return {
             "alignment": self.alignment.to_dict(),
             "thermal_bits": self.thermal_bits,
             "size": list(self.size),
             "dataset_format": self.format,
-            "thermal_normalisation": self.raw.get("thermal_normalisation", ""),
+            "thermal_normalisation": self.thermal_normalisation,
             "thermal_camera": None if self.thermal_camera is None else self.thermal_camera.to_dict(),
         }
+
+    # -- (de)serialisation ----------------------------------------------------------------------
+
+    def to_json(self) -> ManifestJson:
+        """The document ``prepare`` writes (paths relative to ``root``)."""
+        out: ManifestJson = {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "format": self.format,
+            "source": self.source,
+            "alignment": self.alignment.to_dict(),
+            "alignment_source": self.alignment_source,
+            "thermal_bits": self.thermal_bits,
+            "thermal_normalisation": self.thermal_normalisation,
+            "size": list(self.size),
+        }
+        if self.thermal_camera is not None:
+            out["thermal_camera"] = self.thermal_camera.to_dict()
+        out["has_masks"] = self.has_masks
+        out["counts"] = {split: dict(c) for split, c in self.counts.items()}
+        out["skipped_by_reason"] = dict(self.skipped_by_reason)
+        out["reasons"] = dict(self.reasons)
+        out["pairs"] = [p.to_json(self.root) for p in self.pairs]
+        out["unpaired"] = [u.to_json(self.root) for u in self.unpaired]
+        out["skipped"] = [s.to_json() for s in self.skipped]
+        return out
+
+    @classmethod
+    def from_json(cls, data: object, root: Path, where: str) -> Manifest:
+        """Validate a parsed ``manifest.json`` of the dataset at ``root``; errors name ``where``."""
+        _check_header(data, where)
+        assert isinstance(data, Mapping)
+        bits = _need(data, "thermal_bits", int, where)
+        if bits not in (8, 16):
+            raise DataError(f"{where}: 'thermal_bits' must be 8 or 16, got {bits}")
+        try:
+            alignment = Alignment.from_dict(_need(data, "alignment", Mapping, where), source=f"{where} alignment")
+        except AlignmentError as exc:
+            raise DataError(str(exc)) from exc
+        pairs = tuple(
+            PairEntry.from_json(item, root, f"{where} pairs[{i}]")
+            for i, item in enumerate(_need(data, "pairs", list, where))
+        )
+        unpaired = tuple(
+            SingleEntry.from_json(item, root, f"{where} unpaired[{i}]")
+            for i, item in enumerate(data.get("unpaired", []) or [])
+        )
+        camera = data.get("thermal_camera")
+        return cls(
+            root=root,
+            format=str(_need(data, "format", str, where)),
+            source=str(data.get("source", "")),
+            alignment=alignment,
+            thermal_bits=bits,
+            size=_size(data.get("size"), where),
+            has_masks=bool(data.get("has_masks", False)),
+            pairs=pairs,
+            unpaired=unpaired,
+            skipped=tuple(s for s in map(SkippedFrame.from_json, data.get("skipped") or []) if s is not None),
+            counts=_int_table(data.get("counts")),
+            thermal_camera=None if camera is None else ThermalCamera.from_dict(camera, where),
+            alignment_source=str(data.get("alignment_source", "")),
+            thermal_normalisation=str(data.get("thermal_normalisation", "")),
+            skipped_by_reason=_str_map(data.get("skipped_by_reason"), int),
+            reasons=_str_map(data.get("reasons"), str),
+        )
+
+
+# -- validation helpers ---------------------------------------------------------------------------
 
 
 def _need(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -165,6 +436,19 @@ def _need(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], wher
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise DataError(f"{where}: key {key!r} must be {names}, got {type(value).__name__}")
     return value
+
+
+def _check_header(data: object, where: str) -> None:
+    """A JSON object with this module's schema, at a version it understands."""
+    if not isinstance(data, Mapping):
+        raise DataError(f"{where}: expected a JSON object")
+    if data.get("schema") != SCHEMA:
+        raise DataError(f"{where}: not a thermal-synth prepare manifest (schema {data.get('schema')!r})")
+    version = _need(data, "version", int, where)
+    if version > SCHEMA_VERSION:
+        raise DataError(
+            f"{where}: manifest version {version} is newer than this thermal-synth understands ({SCHEMA_VERSION})"
+        )
 
 
 def _safe_path(root: Path, rel: Any, where: str) -> Path:
@@ -190,6 +474,51 @@ def _size(value: Any, where: str) -> Size:
     return (int(value[0]), int(value[1]))
 
 
+def _str_map(value: object, kind: type[_T]) -> dict[str, _T]:
+    """The entries of an informational mapping whose values are of ``kind`` (anything else is ignored)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, kind) and not isinstance(v, bool)}
+
+
+def _int_table(value: object) -> dict[str, dict[str, int]]:
+    """``counts``: per split, the integer entries (anything else is ignored: the counts are information)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(split): _str_map(row, int) for split, row in value.items() if isinstance(row, Mapping)}
+
+
+def _check_files(manifest: Manifest, where: str) -> None:
+    for entry in manifest.pairs:
+        for p in (entry.rgb, entry.thermal, entry.mask):
+            if p is not None and not p.is_file():
+                raise DataError(f"{where}: listed file {p} is missing; re-run 'thermal-synth prepare' to complete it")
+    for single in manifest.unpaired:
+        if not single.path.is_file():
+            raise DataError(f"{where}: listed file {single.path} is missing; re-run 'thermal-synth prepare'")
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def write_manifest(manifest: Manifest) -> Path:
+    """Write ``manifest`` to ``manifest.root/manifest.json`` (atomically); returns the path."""
+    path = manifest.root / MANIFEST_NAME
+    atomic_write_json(path, manifest.to_json())
+    return path
+
+
+def _load(path: Path, root: Path) -> object:
+    if not path.is_file():
+        raise DataError(
+            f"no {MANIFEST_NAME} in {root}: point at a folder written by 'thermal-synth prepare' (or run prepare first)"
+        )
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DataError(f"{path}: not valid JSON: {exc}") from exc
+
+
 def read_manifest(root: str | Path, check_files: bool = True) -> Manifest:
     """Read and validate ``root/manifest.json`` written by ``thermal-synth prepare``.
 
@@ -198,91 +527,7 @@ def read_manifest(root: str | Path, check_files: bool = True) -> Manifest:
     """
     root = Path(root)
     path = root / MANIFEST_NAME
-    if not path.is_file():
-        raise DataError(
-            f"no {MANIFEST_NAME} in {root}: point at a folder written by 'thermal-synth prepare' (or run prepare first)"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise DataError(f"{path}: not valid JSON: {exc}") from exc
-    where = str(path)
-    if not isinstance(data, Mapping):
-        raise DataError(f"{where}: expected a JSON object")
-    if data.get("schema") != SCHEMA:
-        raise DataError(f"{where}: not a thermal-synth prepare manifest (schema {data.get('schema')!r})")
-    version = _need(data, "version", int, where)
-    if version > SCHEMA_VERSION:
-        raise DataError(
-            f"{where}: manifest version {version} is newer than this thermal-synth understands ({SCHEMA_VERSION})"
-        )
-    bits = _need(data, "thermal_bits", int, where)
-    if bits not in (8, 16):
-        raise DataError(f"{where}: 'thermal_bits' must be 8 or 16, got {bits}")
-    try:
-        alignment = Alignment.from_dict(_need(data, "alignment", Mapping, where), source=f"{where} alignment")
-    except AlignmentError as exc:
-        raise DataError(str(exc)) from exc
-    pairs: list[PairEntry] = []
-    for i, item in enumerate(_need(data, "pairs", list, where)):
-        w = f"{where} pairs[{i}]"
-        if not isinstance(item, Mapping):
-            raise DataError(f"{w}: expected an object")
-        mask = item.get("mask")
-        pairs.append(
-            PairEntry(
-                split=str(_need(item, "split", str, w)),
-                frame_id=str(_need(item, "id", str, w)),
-                rgb=_safe_path(root, item.get("rgb"), w),
-                thermal=_safe_path(root, item.get("thermal"), w),
-                mask=_safe_path(root, mask, w) if mask is not None else None,
-            )
-        )
-    unpaired: list[SingleEntry] = []
-    for i, item in enumerate(data.get("unpaired", []) or []):
-        w = f"{where} unpaired[{i}]"
-        if not isinstance(item, Mapping):
-            raise DataError(f"{w}: expected an object")
-        kind = _need(item, "kind", str, w)
-        if kind not in ("rgb", "thermal"):
-            raise DataError(f"{w}: 'kind' must be 'rgb' or 'thermal', got {kind!r}")
-        mask = item.get("mask")
-        unpaired.append(
-            SingleEntry(
-                split=str(_need(item, "split", str, w)),
-                frame_id=str(_need(item, "id", str, w)),
-                kind=kind,
-                path=_safe_path(root, item.get("path"), w),
-                mask=_safe_path(root, mask, w) if mask is not None else None,
-            )
-        )
+    manifest = Manifest.from_json(_load(path, root), root, str(path))
     if check_files:
-        for entry in pairs:
-            for p in (entry.rgb, entry.thermal, entry.mask):
-                if p is not None and not p.is_file():
-                    raise DataError(
-                        f"{where}: listed file {p} is missing; re-run 'thermal-synth prepare' to complete it"
-                    )
-        for single in unpaired:
-            if not single.path.is_file():
-                raise DataError(f"{where}: listed file {single.path} is missing; re-run 'thermal-synth prepare'")
-    skipped = tuple(
-        {str(k): str(v) for k, v in item.items()} for item in (data.get("skipped") or []) if isinstance(item, Mapping)
-    )
-    counts = data.get("counts") or {}
-    camera = data.get("thermal_camera")
-    return Manifest(
-        root=root,
-        format=str(_need(data, "format", str, where)),
-        source=str(data.get("source", "")),
-        alignment=alignment,
-        thermal_bits=bits,
-        size=_size(data.get("size"), where),
-        has_masks=bool(data.get("has_masks", False)),
-        pairs=tuple(pairs),
-        unpaired=tuple(unpaired),
-        skipped=skipped,
-        counts=counts if isinstance(counts, Mapping) else {},
-        raw=data,
-        thermal_camera=None if camera is None else ThermalCamera.from_dict(camera, where),
-    )
+        _check_files(manifest, str(path))
+    return manifest

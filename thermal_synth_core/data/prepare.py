@@ -35,25 +35,35 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from thermal_synth_core.agc import AGC_HIGH_PERCENTILE, AGC_LOW_PERCENTILE, agc_to_uint8
-from thermal_synth_core.align.transform import Alignment
+from thermal_synth_core.align.transform import Alignment, warp_rgb_antialiased
 from thermal_synth_core.data.imageio import read_mask, read_rgb, read_thermal, write_image
 from thermal_synth_core.data.layouts import DEFAULT_THERMAL_HFOV_DEG, FrameRecord, get_layout, scan_dataset
-from thermal_synth_core.data.manifest import MANIFEST_NAME, SCHEMA, SCHEMA_VERSION, ThermalCamera, check_hfov
+from thermal_synth_core.data.manifest import (
+    MANIFEST_NAME,
+    SCHEMA,
+    Manifest,
+    PairEntry,
+    SingleEntry,
+    SkippedFrame,
+    ThermalCamera,
+    check_hfov,
+    write_manifest,
+)
+from thermal_synth_core.data.rig import estimate_from_dataset
 from thermal_synth_core.errors import AlignmentError, DataError
 from thermal_synth_core.fileio import atomic_write_json
 from thermal_synth_core.ui import progress
@@ -63,15 +73,17 @@ __all__ = [
     "REASONS",
     "PrepareOptions",
     "PrepareResult",
+    "PreviousRun",
     "prepare_dataset",
     "resolve_alignment",
     "resolve_thermal_camera",
-    "warp_rgb_antialiased",
 ]
 
 log = logging.getLogger(__name__)
 
 Size = tuple[int, int]
+#: What a frame is written as: an aligned pair, or a single-camera frame (``--include-unpaired``).
+Kind = Literal["pair", "rgb", "thermal"]
 
 ALIGNMENT_NAME = "alignment.yaml"
 SETTINGS_NAME = ".prepare-settings.json"
@@ -142,7 +154,7 @@ class PrepareResult:
 
 @dataclass(frozen=True)
 class _Job:
-    kind: str  # "pair", "rgb" or "thermal"
+    kind: Kind
     split: str
     frame_id: str
     rgb: str | None
@@ -157,9 +169,26 @@ class _Job:
 
 @dataclass(frozen=True)
 class _Context:
-    alignment: dict[str, Any]
+    alignment: Alignment
     size: Size
     thermal_bits: int
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What became of one frame: written now, done by an earlier run, or skipped (with the reason)."""
+
+    kind: Kind
+    split: str
+    frame_id: str
+    status: Literal["written", "done", "skipped"]
+    reason: str = ""
+    detail: str = ""
+    signature: str | None = None
+
+    def skipped(self) -> SkippedFrame:
+        """The manifest's entry of a skipped frame."""
+        return SkippedFrame(self.split, self.frame_id, self.kind, self.reason, self.detail, self.signature)
 
 
 class _FrameSkipError(Exception):
@@ -169,20 +198,60 @@ class _FrameSkipError(Exception):
         self.detail = detail
 
 
-def warp_rgb_antialiased(rgb: npt.NDArray[np.uint8], alignment: Alignment, size: Size) -> npt.NDArray[np.uint8]:
-    """Warp an RGB frame into the thermal view at ``size``, averaging (not skipping) pixels when shrinking.
+class _AlignmentSettings(TypedDict):
+    matrix: list[list[float]]
+    rgb_size: list[int]
+    thermal_size: list[int]
 
-    A FLIR v1 frame shrinks ~2.8x; a bilinear warp alone would alias fine detail,
-    so the image is first area-resized to about the output scale, then warped.
-    """
-    h, w = rgb.shape[:2]
-    m = alignment.matrix_for((w, h), size)
-    scale = math.sqrt(abs(float(np.linalg.det(m[:2, :2]))))
-    if scale < 0.8:
-        small = (max(round(w * scale), 1), max(round(h * scale), 1))
-        if alignment.covers(small):
-            rgb = np.asarray(cv2.resize(rgb, small, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-    return np.asarray(alignment.warp_rgb(rgb, size), dtype=np.uint8)
+
+class _SettingsJson(TypedDict):
+    """The settings a prepare output was written with; a re-run must use the same ones."""
+
+    format: str
+    source: str
+    alignment: _AlignmentSettings
+    size: list[int]
+    thermal_bits: int
+    include_unpaired: bool
+
+
+class _PreviousRunJson(TypedDict):
+    settings: _SettingsJson
+    alignment_source: str
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """What ``OUT/.prepare-settings.json`` says of the run that wrote ``OUT`` (written before any image)."""
+
+    #: The settings as read back; compared key by key with this run's (:class:`_SettingsJson` when intact).
+    settings: Mapping[str, object]
+    alignment_source: str
+
+    @classmethod
+    def read(cls, path: Path) -> PreviousRun | None:
+        """The record at ``path``; None when there is none or it is unreadable (treated as a fresh output)."""
+        data = _load_json(path)
+        if data is None:
+            return None
+        settings = data.get("settings")
+        source = data.get("alignment_source", "")
+        return cls(settings if isinstance(settings, dict) else {}, source if isinstance(source, str) else "")
+
+
+def _settings(opts: PrepareOptions, alignment: Alignment, size: Size) -> _SettingsJson:
+    return {
+        "format": opts.fmt,
+        "source": str(opts.root.resolve()),
+        "alignment": {
+            "matrix": [[round(v, 9) for v in row] for row in alignment.matrix],
+            "rgb_size": list(alignment.rgb_size),
+            "thermal_size": list(alignment.thermal_size),
+        },
+        "size": list(size),
+        "thermal_bits": opts.thermal_bits,
+        "include_unpaired": opts.include_unpaired,
+    }
 
 
 def _signature(paths: Iterable[str | None]) -> str:
@@ -214,48 +283,56 @@ def _read(reader: Callable[[str], npt.NDArray[Any]], path: str, reason: str) -> 
         raise _FrameSkipError(reason, str(exc)) from None
 
 
-def _process(job: _Job, ctx: _Context) -> dict[str, Any]:
-    """Write one pair (or single-camera frame); returns its manifest outcome."""
-    alignment = Alignment.from_dict(ctx.alignment)
-    size = ctx.size
-    outcome: dict[str, Any] = {"kind": job.kind, "split": job.split, "id": job.frame_id, "signature": job.signature}
+def _thermal_frame(job: _Job, ctx: _Context) -> tuple[npt.NDArray[Any], npt.NDArray[np.uint8] | None]:
+    """The thermal image as written (normalised, at the output size) and its mask, if the frame has one."""
+    alignment, size = ctx.alignment, ctx.size
+    src = (job.thermal16 or job.thermal8) if ctx.thermal_bits == 16 else (job.thermal8 or job.thermal16)
+    assert src is not None
+    raw = _read(read_thermal, src, "unreadable_thermal")
+    if (raw.shape[1], raw.shape[0]) != tuple(alignment.thermal_size):
+        raise _FrameSkipError(
+            "thermal_size_mismatch",
+            f"{src} is {raw.shape[1]}x{raw.shape[0]}, the alignment's thermal size is "
+            f"{alignment.thermal_size[0]}x{alignment.thermal_size[1]}",
+        )
+    thermal = _thermal_out(raw, ctx.thermal_bits, src)
+    if tuple(size) != tuple(alignment.thermal_size):
+        thermal = cv2.resize(thermal, size, interpolation=cv2.INTER_AREA)
+    if job.mask is None:
+        return thermal, None
+    mask = _read(read_mask, job.mask, "unreadable_mask")
+    if mask.shape != raw.shape:
+        raise _FrameSkipError("unreadable_mask", f"{job.mask} is {mask.shape[1]}x{mask.shape[0]}, not the thermal size")
+    if tuple(size) != tuple(alignment.thermal_size):
+        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    return thermal, mask
+
+
+def _rgb_frame(job: _Job, ctx: _Context) -> npt.NDArray[np.uint8]:
+    """The RGB image warped into the thermal view at the output size."""
+    alignment = ctx.alignment
+    assert job.rgb is not None
+    rgb = _read(read_rgb, job.rgb, "unreadable_rgb")
+    rgb_size = (rgb.shape[1], rgb.shape[0])
+    if not alignment.covers(rgb_size):
+        raise _FrameSkipError(
+            "rgb_size_not_covered",
+            f"{job.rgb} is {rgb_size[0]}x{rgb_size[1]}; the alignment covers the aspect ratio of "
+            f"{alignment.rgb_size[0]}x{alignment.rgb_size[1]} (estimate one for this camera mode)",
+        )
+    return warp_rgb_antialiased(rgb, alignment, ctx.size)
+
+
+def _process(job: _Job, ctx: _Context) -> _Outcome:
+    """Write one pair (or single-camera frame); returns its outcome."""
+    thermal = mask = warped = None
     try:
-        thermal = mask = warped = None
         if job.kind in ("pair", "thermal"):
-            src = (job.thermal16 or job.thermal8) if ctx.thermal_bits == 16 else (job.thermal8 or job.thermal16)
-            assert src is not None
-            raw = _read(read_thermal, src, "unreadable_thermal")
-            if (raw.shape[1], raw.shape[0]) != tuple(alignment.thermal_size):
-                raise _FrameSkipError(
-                    "thermal_size_mismatch",
-                    f"{src} is {raw.shape[1]}x{raw.shape[0]}, the alignment's thermal size is "
-                    f"{alignment.thermal_size[0]}x{alignment.thermal_size[1]}",
-                )
-            thermal = _thermal_out(raw, ctx.thermal_bits, src)
-            if tuple(size) != tuple(alignment.thermal_size):
-                thermal = cv2.resize(thermal, size, interpolation=cv2.INTER_AREA)
-            if job.mask is not None:
-                mask = _read(read_mask, job.mask, "unreadable_mask")
-                if mask.shape != raw.shape:
-                    raise _FrameSkipError(
-                        "unreadable_mask", f"{job.mask} is {mask.shape[1]}x{mask.shape[0]}, not the thermal size"
-                    )
-                if tuple(size) != tuple(alignment.thermal_size):
-                    mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+            thermal, mask = _thermal_frame(job, ctx)
         if job.kind in ("pair", "rgb"):
-            assert job.rgb is not None
-            rgb = _read(read_rgb, job.rgb, "unreadable_rgb")
-            rgb_size = (rgb.shape[1], rgb.shape[0])
-            if not alignment.covers(rgb_size):
-                raise _FrameSkipError(
-                    "rgb_size_not_covered",
-                    f"{job.rgb} is {rgb_size[0]}x{rgb_size[1]}; the alignment covers the aspect ratio of "
-                    f"{alignment.rgb_size[0]}x{alignment.rgb_size[1]} (estimate one for this camera mode)",
-                )
-            warped = warp_rgb_antialiased(rgb, alignment, size)
+            warped = _rgb_frame(job, ctx)
     except _FrameSkipError as skip:
-        outcome.update(status="skipped", reason=skip.reason, detail=skip.detail)
-        return outcome
+        return _Outcome(job.kind, job.split, job.frame_id, "skipped", skip.reason, skip.detail, job.signature)
     # Mask and thermal first, RGB last: a pair is done only when all its files exist.
     if mask is not None and job.out_mask:
         write_image(job.out_mask, mask)
@@ -263,8 +340,7 @@ def _process(job: _Job, ctx: _Context) -> dict[str, Any]:
         write_image(job.out_thermal, thermal)
     if warped is not None and job.out_rgb:
         write_image(job.out_rgb, warped)
-    outcome["status"] = "written"
-    return outcome
+    return _Outcome(job.kind, job.split, job.frame_id, "written", signature=job.signature)
 
 
 def _init_worker() -> None:
@@ -286,7 +362,8 @@ def _clean_partials(out: Path) -> int:
     return n
 
 
-def _load_json(path: Path) -> dict[str, Any] | None:
+def _load_json(path: Path) -> dict[str, object] | None:
+    """A JSON object read from ``path`` as is (not validated: callers check what they use); None if unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
@@ -310,14 +387,14 @@ def _coregistered_alignment(records: list[FrameRecord]) -> Alignment:
 
 
 def resolve_alignment(
-    opts: PrepareOptions, records: list[FrameRecord], previous: dict[str, Any] | None
+    opts: PrepareOptions, records: list[FrameRecord], previous: PreviousRun | None
 ) -> tuple[Alignment, str]:
     """The alignment to use and where it came from (a file, the dataset, co-registration, or estimation)."""
     if opts.alignment != "auto":
         return Alignment.load(opts.alignment), f"file {opts.alignment}"
     saved = opts.out / ALIGNMENT_NAME
-    if previous is not None and previous.get("alignment_source", "").startswith("auto") and saved.is_file():
-        return Alignment.load(saved), str(previous["alignment_source"])
+    if previous is not None and previous.alignment_source.startswith("auto") and saved.is_file():
+        return Alignment.load(saved), previous.alignment_source
     layout = get_layout(opts.fmt)
     shipped = layout.shipped_alignment(opts.root)
     if shipped is not None:
@@ -332,8 +409,6 @@ def resolve_alignment(
             "--alignment FILE with the rig's alignment (from 'thermal-synth align estimate' on paired frames of "
             "the same rig)"
         )
-    from thermal_synth_core.align.estimate import estimate_from_dataset
-
     log.info("estimating the RGB -> thermal alignment from %s (pass --alignment FILE to skip)", opts.root)
     result = estimate_from_dataset(opts.root, opts.fmt, max_frames=opts.estimate_frames, seed=opts.seed)
     return result.alignment, "auto: estimated from the data"
@@ -394,21 +469,6 @@ def resolve_thermal_camera(opts: PrepareOptions, width: int) -> tuple[ThermalCam
     )
 
 
-def _settings(opts: PrepareOptions, alignment: Alignment, size: Size) -> dict[str, Any]:
-    return {
-        "format": opts.fmt,
-        "source": str(opts.root.resolve()),
-        "alignment": {
-            "matrix": [[round(v, 9) for v in row] for row in alignment.matrix],
-            "rgb_size": list(alignment.rgb_size),
-            "thermal_size": list(alignment.thermal_size),
-        },
-        "size": list(size),
-        "thermal_bits": opts.thermal_bits,
-        "include_unpaired": opts.include_unpaired,
-    }
-
-
 def _remove_outputs(out: Path) -> None:
     """--overwrite: remove what an earlier prepare wrote here (and nothing else)."""
     for sub in ("rgb", "thermal", "mask"):
@@ -419,67 +479,56 @@ def _remove_outputs(out: Path) -> None:
             (out / name).unlink()
 
 
+def _kind_or_skip(rec: FrameRecord, fid: str, opts: PrepareOptions) -> Kind | _Outcome:
+    """What the frame will be written as, or why it is skipped without reading an image."""
+    if rec.paired:
+        kind: Kind = "pair"
+    elif opts.include_unpaired:
+        kind = "rgb" if rec.rgb is not None else "thermal"
+    else:
+        reason = "missing_thermal" if rec.rgb is not None else "missing_rgb"
+        present = rec.rgb or rec.thermal8 or rec.thermal16
+        return _Outcome("pair", rec.split, fid, "skipped", reason, f"{REASONS[reason]}: {present}")
+    if opts.thermal_bits == 16 and kind != "rgb" and rec.thermal16 is None:
+        t8 = rec.thermal8
+        if t8 is not None and t8.suffix.lower() in _EIGHT_BIT_SUFFIXES:
+            detail = f"{REASONS['no_16bit_thermal']}: {t8}"
+            return _Outcome(kind, rec.split, fid, "skipped", "no_16bit_thermal", detail)
+    return kind
+
+
 def _plan(
-    records: list[FrameRecord], opts: PrepareOptions, skip_cache: dict[tuple[str, str], dict[str, Any]]
-) -> tuple[list[_Job], list[dict[str, Any]]]:
+    records: list[FrameRecord], opts: PrepareOptions, skip_cache: Mapping[tuple[str, str], SkippedFrame]
+) -> tuple[list[_Job], list[_Outcome]]:
     """Jobs that need work, and outcomes known without reading any image."""
     out = opts.out
     jobs: list[_Job] = []
-    known: list[dict[str, Any]] = []
+    known: list[_Outcome] = []
     for rec in records:
         fid = _safe_id(rec.frame_id)
         base = out / rec.split
-        sig = _signature([str(p) if p else None for p in (rec.rgb, rec.thermal8, rec.thermal16, rec.mask)])
-        key = (rec.split, fid)
         src = [str(p) if p else None for p in (rec.rgb, rec.thermal8, rec.thermal16, rec.mask)]
-        if rec.paired:
-            kind = "pair"
-        elif opts.include_unpaired:
-            kind = "rgb" if rec.rgb is not None else "thermal"
-        else:
-            reason = "missing_thermal" if rec.rgb is not None else "missing_rgb"
-            present = rec.rgb or rec.thermal8 or rec.thermal16
-            known.append(
-                {
-                    "kind": "pair",
-                    "split": rec.split,
-                    "id": fid,
-                    "status": "skipped",
-                    "reason": reason,
-                    "detail": f"{REASONS[reason]}: {present}",
-                }
-            )
+        sig = _signature(src)
+        kind = _kind_or_skip(rec, fid, opts)
+        if isinstance(kind, _Outcome):
+            known.append(kind)
             continue
-        if opts.thermal_bits == 16 and kind != "rgb" and rec.thermal16 is None:
-            t8 = rec.thermal8
-            if t8 is not None and t8.suffix.lower() in _EIGHT_BIT_SUFFIXES:
-                known.append(
-                    {
-                        "kind": kind,
-                        "split": rec.split,
-                        "id": fid,
-                        "status": "skipped",
-                        "reason": "no_16bit_thermal",
-                        "detail": f"{REASONS['no_16bit_thermal']}: {t8}",
-                    }
-                )
-                continue
         out_rgb = str(base / "rgb" / f"{fid}.png") if kind in ("pair", "rgb") else None
         out_th = str(base / "thermal" / f"{fid}.png") if kind in ("pair", "thermal") else None
         out_mask = str(base / "mask" / f"{fid}.png") if rec.mask is not None and kind != "rgb" else None
         outputs = [p for p in (out_rgb, out_th, out_mask) if p is not None]
         if all(Path(p).is_file() for p in outputs):
-            known.append({"kind": kind, "split": rec.split, "id": fid, "status": "done", "signature": sig})
+            known.append(_Outcome(kind, rec.split, fid, "done", signature=sig))
             continue
-        cached = skip_cache.get(key)
-        if cached is not None and cached.get("signature") == sig and cached.get("kind") == kind:
-            known.append({**cached, "status": "skipped"})
+        cached = skip_cache.get((rec.split, fid))
+        if cached is not None and cached.signature == sig and cached.kind == kind:
+            known.append(_Outcome(kind, rec.split, fid, "skipped", cached.reason, cached.detail, cached.signature))
             continue
         jobs.append(_Job(kind, rec.split, fid, src[0], src[1], src[2], src[3], out_rgb, out_th, out_mask, sig))
     return jobs, known
 
 
-def _run_jobs(jobs: list[_Job], ctx: _Context, workers: int) -> Iterator[dict[str, Any]]:
+def _run_jobs(jobs: list[_Job], ctx: _Context, workers: int) -> Iterator[_Outcome]:
     if workers <= 1 or len(jobs) < 2:
         previous = cv2.getNumThreads()
         cv2.setNumThreads(1)  # "1 worker" means one core, as in the benchmark
@@ -490,7 +539,7 @@ def _run_jobs(jobs: list[_Job], ctx: _Context, workers: int) -> Iterator[dict[st
             cv2.setNumThreads(previous)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        pending: set[Future[dict[str, Any]]] = set()
+        pending: set[Future[_Outcome]] = set()
         queue = iter(jobs)
         try:
             # Keep a bounded number of jobs in flight: memory stays flat on 30k-frame datasets.
@@ -507,27 +556,34 @@ def _run_jobs(jobs: list[_Job], ctx: _Context, workers: int) -> Iterator[dict[st
             raise
 
 
-def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> PrepareResult:
-    """Run ``prepare``: pair, align and write a dataset; resumable and idempotent."""
+def _check_options(opts: PrepareOptions) -> PrepareOptions:
+    """Refuse bad options before anything is read or written; ``root`` and ``out`` as paths."""
     get_layout(opts.fmt)  # an unknown format fails before anything else
     if opts.thermal_bits not in (8, 16):
         raise DataError(f"--thermal-bits must be 8 or 16, got {opts.thermal_bits}")
     if opts.thermal_hfov is not None:
         check_hfov(opts.thermal_hfov, "--thermal-hfov")
     root, out = Path(opts.root), Path(opts.out)
-    opts = replace(opts, root=root, out=out)
     if out.resolve() == root.resolve():
         raise DataError(f"--out must differ from --root ({out}); prepare never writes into the source dataset")
-    records = scan_dataset(root, opts.fmt)
+    return replace(opts, root=root, out=out)
+
+
+def _open_output(opts: PrepareOptions) -> PreviousRun | None:
+    """Create ``OUT``, remove what a killed run left half-written; the earlier run (None after --overwrite)."""
+    out = opts.out
     out.mkdir(parents=True, exist_ok=True)
     removed = _clean_partials(out)
     if removed:
         log.info("removed %d partial files left by an interrupted run", removed)
-    previous = _load_json(out / SETTINGS_NAME)
+    previous = PreviousRun.read(out / SETTINGS_NAME)
     if opts.overwrite and previous is not None:
         _remove_outputs(out)
-        previous = None
-    alignment, alignment_source = resolve_alignment(opts, records, previous)
+        return None
+    return previous
+
+
+def _output_size(opts: PrepareOptions, alignment: Alignment) -> Size:
     size = opts.size or alignment.thermal_size
     ts = alignment.thermal_size
     if abs((size[0] / size[1]) / (ts[0] / ts[1]) - 1.0) > 0.01:
@@ -535,34 +591,57 @@ def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> 
             f"--size {size[0]}x{size[1]} has another aspect ratio than the thermal camera ({ts[0]}x{ts[1]}); "
             "pick a size of the same shape and crop in training instead of stretching"
         )
+    return size
+
+
+def _record_settings(
+    opts: PrepareOptions, alignment: Alignment, alignment_source: str, size: Size, previous: PreviousRun | None
+) -> None:
+    """Refuse an output written with other settings; record this run's settings and alignment."""
     settings = _settings(opts, alignment, size)
-    if previous is not None and previous.get("settings") != settings:
-        changed = sorted(k for k in settings if previous.get("settings", {}).get(k) != settings[k])
+    if previous is not None and previous.settings != settings:
+        changed = sorted(k for k, v in settings.items() if previous.settings.get(k) != v)
         raise DataError(
-            f"{out} already holds a prepare run with other settings (differs in: {', '.join(changed)}); "
+            f"{opts.out} already holds a prepare run with other settings (differs in: {', '.join(changed)}); "
             "use another --out, or --overwrite to replace it"
         )
-    atomic_write_json(out / SETTINGS_NAME, {"settings": settings, "alignment_source": alignment_source})
-    alignment.save(out / ALIGNMENT_NAME)
+    record: _PreviousRunJson = {"settings": settings, "alignment_source": alignment_source}
+    atomic_write_json(opts.out / SETTINGS_NAME, record)
+    alignment.save(opts.out / ALIGNMENT_NAME)
+
+
+def _skip_cache(out: Path) -> dict[tuple[str, str], SkippedFrame]:
+    """Frames an earlier run skipped after reading them, by (split, id): not re-read while unchanged."""
+    old = _load_json(out / MANIFEST_NAME) or {}
+    entries = old.get("skipped", [])
+    frames = (SkippedFrame.from_json(s) for s in (entries if isinstance(entries, list) else []))
+    return {
+        (s.split, s.frame_id): s
+        for s in frames
+        if s is not None and s.signature is not None and s.reason not in ("missing_rgb", "missing_thermal")
+    }
+
+
+def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> PrepareResult:
+    """Run ``prepare``: pair, align and write a dataset; resumable and idempotent."""
+    opts = _check_options(opts)
+    records = scan_dataset(opts.root, opts.fmt)
+    previous = _open_output(opts)
+    alignment, alignment_source = resolve_alignment(opts, records, previous)
+    size = _output_size(opts, alignment)
+    _record_settings(opts, alignment, alignment_source, size, previous)
     thermal_camera, warning = resolve_thermal_camera(opts, int(size[0]))
     if warning:
         log.warning("%s", warning)
 
-    old_manifest = _load_json(out / MANIFEST_NAME) or {}
-    skip_cache = {
-        (str(s.get("split")), str(s.get("id"))): s
-        for s in old_manifest.get("skipped", [])
-        if isinstance(s, dict) and "signature" in s and s.get("reason") not in ("missing_rgb", "missing_thermal")
-    }
-    jobs, known = _plan(records, opts, skip_cache)
-    ctx = _Context(alignment.to_dict(), (int(size[0]), int(size[1])), opts.thermal_bits)
+    jobs, known = _plan(records, opts, _skip_cache(opts.out))
+    ctx = _Context(alignment, (int(size[0]), int(size[1])), opts.thermal_bits)
     outcomes = list(known)
     results = _run_jobs(jobs, ctx, opts.workers)
     disable = None if show_progress is None else not show_progress
     outcomes.extend(progress(results, total=len(jobs), desc="prepare", unit="pair", disable=disable))
     return _write_manifest(
         opts,
-        out=out,
         alignment=alignment,
         alignment_source=alignment_source,
         size=size,
@@ -572,90 +651,93 @@ def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> 
     )
 
 
+# -- the manifest -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Entries:
+    """The manifest's frame lists and per-split counts, built from the outcomes in (split, id, kind) order."""
+
+    pairs: list[PairEntry] = field(default_factory=list)
+    unpaired: list[SingleEntry] = field(default_factory=list)
+    skipped: list[SkippedFrame] = field(default_factory=list)
+    counts: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    written: int = 0
+
+
+def _entries(out: Path, records: list[FrameRecord], outcomes: list[_Outcome]) -> _Entries:
+    masks = {(r.split, _safe_id(r.frame_id)) for r in records if r.mask is not None}
+    found = _Entries()
+    for o in sorted(outcomes, key=lambda o: (o.split, o.frame_id, o.kind)):
+        split, fid = o.split, o.frame_id
+        if o.status == "skipped":
+            found.skipped.append(o.skipped())
+            found.counts[split]["skipped"] += 1
+            continue
+        if o.status == "written":
+            found.written += 1
+        mask = out / split / "mask" / f"{fid}.png" if (split, fid) in masks else None
+        if o.kind == "pair":
+            rgb, thermal = out / split / "rgb" / f"{fid}.png", out / split / "thermal" / f"{fid}.png"
+            found.pairs.append(PairEntry(split, fid, rgb, thermal, mask))
+            found.counts[split]["pairs"] += 1
+        else:
+            path = out / split / o.kind / f"{fid}.png"
+            found.unpaired.append(SingleEntry(split, fid, o.kind, path, mask if o.kind == "thermal" else None))
+            found.counts[split][f"unpaired_{o.kind}"] += 1
+    return found
+
+
+def _thermal_normalisation(thermal_bits: int) -> str:
+    if thermal_bits == 8:
+        return (
+            f"agc_to_uint8 (robust percentiles {AGC_LOW_PERCENTILE:g}-{AGC_HIGH_PERCENTILE:g}) "
+            "of the dataset's thermal frame"
+        )
+    return "raw 16-bit as recorded (normalise with thermal_synth_core.agc.agc_normalize)"
+
+
 def _write_manifest(
     opts: PrepareOptions,
     *,
-    out: Path,
     alignment: Alignment,
     alignment_source: str,
     size: Size,
     records: list[FrameRecord],
-    outcomes: list[dict[str, Any]],
+    outcomes: list[_Outcome],
     thermal_camera: ThermalCamera,
 ) -> PrepareResult:
-    masks = {(r.split, _safe_id(r.frame_id)) for r in records if r.mask is not None}
-    pairs: list[dict[str, Any]] = []
-    unpaired: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    new_written = 0
-    for o in sorted(outcomes, key=lambda o: (o["split"], o["id"], o["kind"])):
-        split, fid = o["split"], o["id"]
-        if o["status"] == "skipped":
-            entry: dict[str, Any] = {k: o[k] for k in ("split", "id", "kind", "reason", "detail") if k in o}
-            if "signature" in o:
-                entry["signature"] = o["signature"]
-            skipped.append(entry)
-            counts[split]["skipped"] += 1
-            continue
-        if o["status"] == "written":
-            new_written += 1
-        has_mask = (split, fid) in masks
-        if o["kind"] == "pair":
-            item: dict[str, Any] = {
-                "split": split,
-                "id": fid,
-                "rgb": f"{split}/rgb/{fid}.png",
-                "thermal": f"{split}/thermal/{fid}.png",
-            }
-            if has_mask:
-                item["mask"] = f"{split}/mask/{fid}.png"
-            pairs.append(item)
-            counts[split]["pairs"] += 1
-        else:
-            kind = o["kind"]
-            item = {"split": split, "id": fid, "kind": kind, "path": f"{split}/{kind}/{fid}.png"}
-            if has_mask and kind == "thermal":
-                item["mask"] = f"{split}/mask/{fid}.png"
-            unpaired.append(item)
-            counts[split][f"unpaired_{kind}"] += 1
-    by_reason = Counter(s["reason"] for s in skipped)
-    manifest = {
-        "schema": SCHEMA,
-        "version": SCHEMA_VERSION,
-        "format": opts.fmt,
-        "source": str(opts.root.resolve()),
-        "alignment": alignment.to_dict(),
-        "alignment_source": alignment_source,
-        "thermal_bits": opts.thermal_bits,
-        "thermal_normalisation": (
-            f"agc_to_uint8 (robust percentiles {AGC_LOW_PERCENTILE:g}-{AGC_HIGH_PERCENTILE:g}) "
-            "of the dataset's thermal frame"
-            if opts.thermal_bits == 8
-            else "raw 16-bit as recorded (normalise with thermal_synth_core.agc.agc_normalize)"
-        ),
-        "size": list(size),
-        "thermal_camera": thermal_camera.to_dict(),
-        "has_masks": bool(pairs) and all("mask" in p for p in pairs),
-        "counts": {split: dict(c) for split, c in sorted(counts.items())},
-        "skipped_by_reason": dict(sorted(by_reason.items())),
-        "reasons": REASONS,
-        "pairs": pairs,
-        "unpaired": unpaired,
-        "skipped": skipped,
-    }
-    path = out / MANIFEST_NAME
-    atomic_write_json(path, manifest)
+    found = _entries(opts.out, records, outcomes)
+    by_reason = Counter(s.reason for s in found.skipped)
+    manifest = Manifest(
+        root=opts.out,
+        format=opts.fmt,
+        source=str(opts.root.resolve()),
+        alignment=alignment,
+        alignment_source=alignment_source,
+        thermal_bits=opts.thermal_bits,
+        thermal_normalisation=_thermal_normalisation(opts.thermal_bits),
+        size=size,
+        thermal_camera=thermal_camera,
+        has_masks=bool(found.pairs) and all(p.mask is not None for p in found.pairs),
+        counts={split: dict(c) for split, c in sorted(found.counts.items())},
+        skipped_by_reason=dict(sorted(by_reason.items())),
+        reasons=REASONS,
+        pairs=tuple(found.pairs),
+        unpaired=tuple(found.unpaired),
+        skipped=tuple(found.skipped),
+    )
+    path = write_manifest(manifest)
     return PrepareResult(
-        out=out,
+        out=opts.out,
         manifest=path,
         alignment=alignment,
-        pairs=len(pairs),
-        unpaired=len(unpaired),
-        skipped=len(skipped),
-        written=new_written,
-        already_done=len(pairs) + len(unpaired) - new_written,
-        by_split={split: c["pairs"] for split, c in counts.items() if c["pairs"]},
+        pairs=len(found.pairs),
+        unpaired=len(found.unpaired),
+        skipped=len(found.skipped),
+        written=found.written,
+        already_done=len(found.pairs) + len(found.unpaired) - found.written,
+        by_split={split: c["pairs"] for split, c in found.counts.items() if c["pairs"]},
         by_reason=dict(by_reason),
         thermal_camera=thermal_camera,
     )

@@ -140,7 +140,7 @@ def reshoot(
 
 
 def frame_pairs(rig: Rig, names: Sequence[str], registrations: Sequence[Matrix] | None = None) -> list[FramePair]:
-    """Re-shot frames as the estimator reads them (as :func:`~thermal_synth_core.align.estimate.load_pair`)."""
+    """Re-shot frames as the estimator reads them (as :func:`~thermal_synth_core.data.rig.load_pair`)."""
     out = []
     for i, stem in enumerate(names):
         rgb, thermal = reshoot(stem, rig, None if registrations is None else registrations[i])

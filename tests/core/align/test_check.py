@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from thermal_synth_core.align import Alignment
-from thermal_synth_core.align.check import check_alignment, checkerboard, edge_overlay
+from thermal_synth_core.align.check import checkerboard, edge_overlay
 from thermal_synth_core.cli import main
+from thermal_synth_core.data.rig import check_alignment
 
 
 def test_check_renders_sheet_and_scores(synth_v1: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,10 +13,10 @@ from thermal_synth_core.align.estimate import (
     FramePair,
     edge_features,
     estimate_alignment,
-    estimate_from_dataset,
     weak_evidence,
 )
 from thermal_synth_core.cli import main
+from thermal_synth_core.data.rig import estimate_from_dataset
 from thermal_synth_core.errors import AlignmentError, DataError
 
 

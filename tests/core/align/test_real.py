@@ -28,9 +28,9 @@ from tests.core.align import realdata
 from tests.core.align.realdata import IDENTITY, RIGS, Rig, calibrated_truth, frame_pairs, pick
 from tests.real_data import needs_roadscene
 from thermal_synth_core.align import Alignment
-from thermal_synth_core.align.check import check_alignment
 from thermal_synth_core.align.estimate import EstimateResult, estimate_alignment
 from thermal_synth_core.cli import main
+from thermal_synth_core.data.rig import check_alignment
 
 pytestmark = needs_roadscene
 

@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from thermal_synth_core.align import Alignment
-from thermal_synth_core.data.manifest import SCHEMA, ThermalCamera, read_manifest
+from thermal_synth_core.data.manifest import (
+    SCHEMA,
+    Manifest,
+    PairEntry,
+    SingleEntry,
+    SkippedFrame,
+    ThermalCamera,
+    read_manifest,
+    write_manifest,
+)
 from thermal_synth_core.errors import DataError
 
 
@@ -90,3 +99,38 @@ def test_symlink_escape_and_bad_json(tmp_path: Path) -> None:
     (root / "manifest.json").write_text("{not json")
     with pytest.raises(DataError, match="not valid JSON"):
         read_manifest(root)
+
+
+def test_written_manifest_reads_back_equal(tmp_path: Path) -> None:
+    written = Manifest(
+        root=tmp_path,
+        format="pairs",
+        source="/data/raw",
+        alignment=Alignment.identity((64, 48)),
+        thermal_bits=16,
+        size=(64, 48),
+        has_masks=False,
+        pairs=(PairEntry("train", "a", tmp_path / "train/rgb/a.png", tmp_path / "train/thermal/a.png"),),
+        unpaired=(SingleEntry("val", "t", "thermal", tmp_path / "val/thermal/t.png", tmp_path / "val/mask/t.png"),),
+        skipped=(
+            SkippedFrame("train", "b", "pair", "missing_rgb", "no RGB image"),
+            SkippedFrame("train", "c", "pair", "unreadable_rgb", "truncated", signature="1:2|3:4|-|-"),
+        ),
+        counts={"train": {"pairs": 1, "skipped": 2}, "val": {"unpaired_thermal": 1}},
+        thermal_camera=ThermalCamera(30.0, 64, "--thermal-hfov"),
+        alignment_source="file a.yaml",
+        thermal_normalisation="raw 16-bit",
+        skipped_by_reason={"missing_rgb": 1, "unreadable_rgb": 1},
+        reasons={"missing_rgb": "no RGB image for this thermal frame"},
+    )
+    path = write_manifest(written)
+    assert read_manifest(tmp_path, check_files=False) == written
+    data = json.loads(path.read_text())
+    assert data["unpaired"][0] == {
+        "split": "val",
+        "id": "t",
+        "kind": "thermal",
+        "path": "val/thermal/t.png",
+        "mask": "val/mask/t.png",
+    }
+    assert "signature" not in data["skipped"][0] and data["skipped"][1]["signature"] == "1:2|3:4|-|-"

@@ -46,7 +46,7 @@ def test_pairs_exactly_the_covered_frames(prepared_v1: Path, synth_v1: Path) -> 
     manifest = read_manifest(prepared_v1)
     got = {(p.split, p.frame_id) for p in manifest.pairs}
     assert got == _expected_pairs(synth_v1)
-    reasons = {(s["split"], s["id"]): s["reason"] for s in manifest.skipped}
+    reasons = {(s.split, s.frame_id): s.reason for s in manifest.skipped}
     info = json.loads((synth_v1 / "synth_info.json").read_text())
     for f in info["frames"]:
         key = (f["split"], f["id"])
@@ -54,11 +54,11 @@ def test_pairs_exactly_the_covered_frames(prepared_v1: Path, synth_v1: Path) -> 
             assert reasons[key] == "missing_rgb"
         elif not f["covered"]:
             assert reasons[key] == "rgb_size_not_covered"
-            assert "1280x1024" in next(s["detail"] for s in manifest.skipped if (s["split"], s["id"]) == key)
+            assert "1280x1024" in next(s.detail for s in manifest.skipped if (s.split, s.frame_id) == key)
     assert len(reasons) + len(got) == len(info["frames"])
     assert manifest.has_masks and manifest.thermal_bits == 8 and manifest.size == (640, 512)
-    assert manifest.raw["counts"]["train"]["pairs"] == sum(1 for s, _ in got if s == "train")
-    assert set(manifest.raw["skipped_by_reason"]) == {"missing_rgb", "rgb_size_not_covered"}
+    assert manifest.counts["train"]["pairs"] == sum(1 for s, _ in got if s == "train")
+    assert set(manifest.skipped_by_reason) == {"missing_rgb", "rgb_size_not_covered"}
     assert manifest.alignment == Alignment.load(_truth(synth_v1))
 
 
@@ -137,9 +137,10 @@ def test_corrupt_jpeg_is_skipped_with_reason(
     assert main([*argv, "--workers", "1"]) == 0
     assert "unreadable_rgb 1" in capsys.readouterr().out
     manifest = read_manifest(out)
-    skipped = {s["id"]: s for s in manifest.skipped}
-    assert skipped[victim.stem]["reason"] == "unreadable_rgb"
-    assert "truncated JPEG" in skipped[victim.stem]["detail"] and str(victim) in skipped[victim.stem]["detail"]
+    skipped = {s.frame_id: s for s in manifest.skipped}
+    assert skipped[victim.stem].reason == "unreadable_rgb"
+    assert "truncated JPEG" in skipped[victim.stem].detail and str(victim) in skipped[victim.stem].detail
+    assert skipped[victim.stem].signature  # read once: a re-run does not read it again while it is unchanged
     assert victim.stem not in {p.frame_id for p in manifest.pairs}
     assert manifest.thermal_camera == ThermalCamera(45.0, 640, f"flir-v1 preset: {FLIR_ADAS_CAMERA.camera}")
 
@@ -197,7 +198,7 @@ def test_auto_alignment_estimates_and_is_reused(synth_v2: Path, tmp_path: Path) 
     truth = Alignment.load(_truth(synth_v2))
     assert truth.corner_error(result.alignment) <= 1.0
     manifest = read_manifest(out)
-    assert manifest.raw["alignment_source"] == "auto: estimated from the data"
+    assert manifest.alignment_source == "auto: estimated from the data"
     assert {p.split for p in manifest.pairs} == {"test"}
     assert {(u.split, u.kind) for u in manifest.unpaired} >= {("train", "rgb"), ("train", "thermal"), ("val", "rgb")}
     assert manifest.rgb_frames("train") and manifest.thermal_frames("train")
@@ -305,3 +306,13 @@ def test_help_explains_thermal_hfov(capsys: pytest.CaptureFixture[str]) -> None:
         main(["prepare", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--thermal-hfov DEG" in text and "horizontal field of view" in text and "45 deg" in text
+
+
+def test_manifest_schema_round_trips_the_written_file(prepared_v1: Path) -> None:
+    """The reader's Manifest is the writer's schema: re-serialising what was read gives the file, byte for byte."""
+    manifest = read_manifest(prepared_v1)
+    text = (prepared_v1 / "manifest.json").read_text(encoding="utf-8")
+    assert json.dumps(manifest.to_json(), indent=2) + "\n" == text
+    reasons = {s.reason: s.signature for s in manifest.skipped}
+    assert reasons["missing_rgb"] is None  # known from the listing: nothing was read
+    assert reasons["rgb_size_not_covered"]  # read once; the signature spares re-reading it

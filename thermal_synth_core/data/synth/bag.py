@@ -27,13 +27,16 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
 
-from thermal_synth_core.align.transform import Alignment, scale_matrix
+from thermal_synth_core.align.transform import Alignment, AlignmentJson, scale_matrix
+from thermal_synth_core.data.manifest import ThermalCameraJson
 from thermal_synth_core.data.synth.folders import (
     GROUND_TRUTH_FILE,
     INFO_FILE,
@@ -52,7 +55,7 @@ from thermal_synth_core.data.synth.render import (
     render_temperature,
     temperature_to_counts,
 )
-from thermal_synth_core.data.synth.world import StreetLayout, random_layout
+from thermal_synth_core.data.synth.world import Scene, StreetLayout, random_layout
 from thermal_synth_core.errors import DataError
 from thermal_synth_core.fileio import atomic_write_json
 from thermal_synth_core.ui import progress
@@ -129,12 +132,45 @@ def _image(ts: Any, t_ns: int, frame_id: str, arr: npt.NDArray[Any], encoding: s
     )
 
 
-def write_bag(out: str | Path, options: SynthOptions) -> SynthResult:
-    """Write the synthetic drive to the rosbag2 folder ``out`` (which must not exist yet)."""
-    from rosbags.rosbag2 import StoragePlugin, Writer
-    from rosbags.typesys import Stores, get_typestore
+@dataclass(frozen=True)
+class _Drive:
+    """What happens when: street segments, and every camera frame as (time s, "rgb" | "thermal", index)."""
 
-    out = Path(out)
+    duration: float
+    segments: list[_Segment]
+    events: list[tuple[float, str, int]]
+    gain: float  # the thermal camera's counts per kelvin
+
+
+@dataclass(frozen=True)
+class _Rig:
+    rgb_size: Size
+    thermal_size: Size
+    to_thermal: npt.NDArray[np.float64]  # reference RGB px (1800x1600) -> thermal px
+    truth: Alignment
+
+
+class _BagInfo(TypedDict):
+    """``synth_info.json`` of a bag."""
+
+    generator: str
+    storage: str
+    topics: dict[str, str]
+    frame_ids: dict[str, str]
+    rgb_size: list[int]
+    thermal_size: list[int]
+    rgb_rate_hz: float
+    thermal_rate_hz: float
+    start_ns: int
+    duration_s: float
+    segments: list[dict[str, float | bool]]
+    counts: dict[str, int]
+    alignment: AlignmentJson
+    thermal_camera: ThermalCameraJson
+
+
+def _rig(out: Path, options: SynthOptions) -> _Rig:
+    """Check the options (nothing is written yet) and derive the rig's sizes and transform."""
     if options.storage not in STORAGES:
         raise DataError(f"unknown bag storage {options.storage!r}; valid: {', '.join(STORAGES)}")
     if out.exists():
@@ -148,7 +184,11 @@ def write_bag(out: str | Path, options: SynthOptions) -> SynthResult:
     rig = flir_v1_alignment()
     to_thermal = scale_matrix(THERMAL_SIZE, thermal_size) @ rig.as_array()
     truth = Alignment.from_matrix(to_thermal, V1_RGB_SIZE, thermal_size, rig.method)
+    return _Rig(rgb_size, thermal_size, to_thermal, truth)
 
+
+def _drive(options: SynthOptions) -> _Drive:
+    """The drive's segments, the cameras' frame times (with stamp jitter) and the thermal gain, from the seed."""
     rng = np.random.default_rng([options.seed, 4004])
     n_rgb = options.n
     duration = n_rgb / options.rgb_rate
@@ -162,85 +202,108 @@ def write_bag(out: str | Path, options: SynthOptions) -> SynthResult:
         j += 1
     events.sort()
     gain = RAW_PER_K * float(rng.uniform(0.97, 1.03))
+    return _Drive(duration, segments, events, gain)
 
-    ts = get_typestore(Stores.ROS2_KILTED)
+
+class _BagWriter:
+    """Renders the drive's frames into an open rosbag2 writer, one message per camera frame (plus masks)."""
+
+    IMAGE = "sensor_msgs/msg/Image"
+    COMPRESSED = "sensor_msgs/msg/CompressedImage"
+
+    def __init__(self, writer: Writer, options: SynthOptions, rig: _Rig, drive: _Drive) -> None:
+        self.writer, self.options, self.rig, self.drive = writer, options, rig, drive
+        self.ts = get_typestore(Stores.ROS2_KILTED)
+        self.conns = {
+            "rgb": writer.add_connection(BAG_TOPICS["rgb"], self.IMAGE, typestore=self.ts),
+            "thermal": writer.add_connection(BAG_TOPICS["thermal"], self.IMAGE, typestore=self.ts),
+            "mask": writer.add_connection(BAG_TOPICS["mask"], self.IMAGE, typestore=self.ts),
+        }
+        if options.compressed:
+            self.conns["rgb_compressed"] = writer.add_connection(
+                BAG_TOPICS["rgb_compressed"], self.COMPRESSED, typestore=self.ts
+            )
+        self.counts = {"rgb": 0, "thermal": 0}
+
+    def write_all(self) -> None:
+        """Every frame of the drive, in time order."""
+        for t, kind, idx in progress(self.drive.events, total=len(self.drive.events), desc="synth bag", unit="msg"):
+            seg, local = _at(self.drive.segments, t)
+            scene = seg.layout.scene_at(local)
+            frame_rng = np.random.default_rng([self.options.seed, 4005, idx, 0 if kind == "rgb" else 1])
+            stamp = START_NS + round(t * 1e9)
+            log_time = stamp + round(float(frame_rng.uniform(0.004, 0.015)) * 1e9)
+            if kind == "rgb":
+                self._rgb(scene, frame_rng, stamp, log_time)
+            else:
+                self._thermal(scene, frame_rng, stamp, log_time, t)
+
+    def _rgb(self, scene: Scene, frame_rng: np.random.Generator, stamp: int, log_time: int) -> None:
+        ts = self.ts
+        rgb = render_rgb(scene, self.rig.rgb_size, frame_rng)
+        msg = _image(ts, stamp, FRAME_IDS["rgb"], rgb, "rgb8")
+        self.writer.write(self.conns["rgb"], log_time, ts.serialize_cdr(msg, self.IMAGE))
+        if self.options.compressed:
+            ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            assert ok
+            header = ts.types["std_msgs/msg/Header"](stamp=_stamp(ts, stamp), frame_id=FRAME_IDS["rgb"])
+            cmsg = ts.types[self.COMPRESSED](
+                header=header,
+                format="rgb8; jpeg compressed bgr8",
+                data=np.asarray(jpg, dtype=np.uint8).ravel(),
+            )
+            self.writer.write(self.conns["rgb_compressed"], log_time, ts.serialize_cdr(cmsg, self.COMPRESSED))
+        self.counts["rgb"] += 1
+
+    def _thermal(self, scene: Scene, frame_rng: np.random.Generator, stamp: int, log_time: int, t: float) -> None:
+        ts, rig = self.ts, self.rig
+        temp = render_temperature(scene, rig.to_thermal, rig.thermal_size, frame_rng)
+        # Slow offset drift (a real camera's flat-field corrections), not per-frame jumps.
+        offset = RAW_AT_0C + 80.0 * math.sin(t / 7.0)
+        raw = temperature_to_counts(temp, frame_rng, offset=offset, gain=self.drive.gain)
+        thermal_msg = _image(ts, stamp, FRAME_IDS["thermal"], raw, "mono16")
+        self.writer.write(self.conns["thermal"], log_time, ts.serialize_cdr(thermal_msg, self.IMAGE))
+        mask = render_mask(scene, rig.to_thermal, rig.thermal_size)
+        mask_msg = _image(ts, stamp, FRAME_IDS["thermal"], mask, "mono8")
+        self.writer.write(self.conns["mask"], log_time, ts.serialize_cdr(mask_msg, self.IMAGE))
+        self.counts["thermal"] += 1
+
+
+def _info(options: SynthOptions, rig: _Rig, drive: _Drive, counts: dict[str, int]) -> _BagInfo:
+    return {
+        "generator": "thermal-synth synth-data --layout bag",
+        "storage": options.storage,
+        "topics": BAG_TOPICS if options.compressed else {k: v for k, v in BAG_TOPICS.items() if k != "rgb_compressed"},
+        "frame_ids": FRAME_IDS,
+        "rgb_size": list(rig.rgb_size),
+        "thermal_size": list(rig.thermal_size),
+        "rgb_rate_hz": options.rgb_rate,
+        "thermal_rate_hz": options.thermal_rate,
+        "start_ns": START_NS,
+        "duration_s": drive.duration,
+        "segments": [{"start_s": s.start, "end_s": s.end, "night": s.night} for s in drive.segments],
+        "counts": counts,
+        "alignment": rig.truth.to_dict(),
+        "thermal_camera": rig_thermal_camera(V1_RGB_SIZE[0], rig.to_thermal, rig.thermal_size[0]),
+    }
+
+
+def write_bag(out: str | Path, options: SynthOptions) -> SynthResult:
+    """Write the synthetic drive to the rosbag2 folder ``out`` (which must not exist yet)."""
+    out = Path(out)
+    rig = _rig(out, options)
+    drive = _drive(options)
     storage = StoragePlugin.MCAP if options.storage == "mcap" else StoragePlugin.SQLITE3
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    counts = {"rgb": 0, "thermal": 0}
     try:
         bag_dir = staging / out.name
         with Writer(bag_dir, version=9, storage_plugin=storage) as writer:
-            image_t = "sensor_msgs/msg/Image"
-            conns = {
-                "rgb": writer.add_connection(BAG_TOPICS["rgb"], image_t, typestore=ts),
-                "thermal": writer.add_connection(BAG_TOPICS["thermal"], image_t, typestore=ts),
-                "mask": writer.add_connection(BAG_TOPICS["mask"], image_t, typestore=ts),
-            }
-            if options.compressed:
-                conns["rgb_compressed"] = writer.add_connection(
-                    BAG_TOPICS["rgb_compressed"], "sensor_msgs/msg/CompressedImage", typestore=ts
-                )
-            for t, kind, idx in progress(events, total=len(events), desc="synth bag", unit="msg"):
-                seg, local = _at(segments, t)
-                scene = seg.layout.scene_at(local)
-                frame_rng = np.random.default_rng([options.seed, 4005, idx, 0 if kind == "rgb" else 1])
-                stamp = START_NS + round(t * 1e9)
-                log_time = stamp + round(float(frame_rng.uniform(0.004, 0.015)) * 1e9)
-                if kind == "rgb":
-                    rgb = render_rgb(scene, rgb_size, frame_rng)
-                    msg = _image(ts, stamp, FRAME_IDS["rgb"], rgb, "rgb8")
-                    writer.write(conns["rgb"], log_time, ts.serialize_cdr(msg, image_t))
-                    if options.compressed:
-                        ok, jpg = cv2.imencode(
-                            ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90]
-                        )
-                        assert ok
-                        header = ts.types["std_msgs/msg/Header"](stamp=_stamp(ts, stamp), frame_id=FRAME_IDS["rgb"])
-                        cmsg = ts.types["sensor_msgs/msg/CompressedImage"](
-                            header=header,
-                            format="rgb8; jpeg compressed bgr8",
-                            data=np.asarray(jpg, dtype=np.uint8).ravel(),
-                        )
-                        writer.write(
-                            conns["rgb_compressed"], log_time, ts.serialize_cdr(cmsg, "sensor_msgs/msg/CompressedImage")
-                        )
-                    counts["rgb"] += 1
-                else:
-                    temp = render_temperature(scene, to_thermal, thermal_size, frame_rng)
-                    # Slow offset drift (a real camera's flat-field corrections), not per-frame jumps.
-                    raw = temperature_to_counts(temp, frame_rng, offset=RAW_AT_0C + 80.0 * math.sin(t / 7.0), gain=gain)
-                    thermal_msg = _image(ts, stamp, FRAME_IDS["thermal"], raw, "mono16")
-                    writer.write(conns["thermal"], log_time, ts.serialize_cdr(thermal_msg, image_t))
-                    mask = render_mask(scene, to_thermal, thermal_size)
-                    writer.write(
-                        conns["mask"],
-                        log_time,
-                        ts.serialize_cdr(_image(ts, stamp, FRAME_IDS["thermal"], mask, "mono8"), image_t),
-                    )
-                    counts["thermal"] += 1
-        truth.save(bag_dir / GROUND_TRUTH_FILE)
-        atomic_write_json(
-            bag_dir / INFO_FILE,
-            {
-                "generator": "thermal-synth synth-data --layout bag",
-                "storage": options.storage,
-                "topics": BAG_TOPICS
-                if options.compressed
-                else {k: v for k, v in BAG_TOPICS.items() if k != "rgb_compressed"},
-                "frame_ids": FRAME_IDS,
-                "rgb_size": list(rgb_size),
-                "thermal_size": list(thermal_size),
-                "rgb_rate_hz": options.rgb_rate,
-                "thermal_rate_hz": options.thermal_rate,
-                "start_ns": START_NS,
-                "duration_s": duration,
-                "segments": [{"start_s": s.start, "end_s": s.end, "night": s.night} for s in segments],
-                "counts": counts,
-                "alignment": truth.to_dict(),
-                "thermal_camera": rig_thermal_camera(V1_RGB_SIZE[0], to_thermal, thermal_size[0]),
-            },
-        )
+            frames = _BagWriter(writer, options, rig, drive)
+            frames.write_all()
+        counts = frames.counts
+        rig.truth.save(bag_dir / GROUND_TRUTH_FILE)
+        atomic_write_json(bag_dir / INFO_FILE, _info(options, rig, drive, counts))
         bag_dir.replace(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -250,6 +313,10 @@ def write_bag(out: str | Path, options: SynthOptions) -> SynthResult:
         rgb_frames=counts["rgb"],
         thermal_frames=counts["thermal"],
         pairs=0,
-        alignment=truth,
-        extra={"storage": options.storage, "segments": len(segments), "nights": sum(s.night for s in segments)},
+        alignment=rig.truth,
+        extra={
+            "storage": options.storage,
+            "segments": len(drive.segments),
+            "nights": sum(s.night for s in drive.segments),
+        },
     )

@@ -27,14 +27,15 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from thermal_synth_core.align.transform import Alignment, scale_matrix
+from thermal_synth_core.align.transform import Alignment, AlignmentJson, scale_matrix
 from thermal_synth_core.data.imageio import write_image
+from thermal_synth_core.data.manifest import ThermalCameraJson
 from thermal_synth_core.data.synth.render import (
     camera_agc,
     render_mask,
@@ -54,6 +55,8 @@ __all__ = [
     "THERMAL_SIZE",
     "V1_RGB_SIZE",
     "V2_RGB_SIZE",
+    "FrameJson",
+    "SynthInfoJson",
     "SynthOptions",
     "SynthResult",
     "flir_v1_alignment",
@@ -99,7 +102,7 @@ def flir_v2_alignment() -> Alignment:
     return Alignment.from_matrix(m, V2_RGB_SIZE, THERMAL_SIZE, "synthetic ground truth (FLIR v2 style)")
 
 
-def rig_thermal_camera(ref_width: int, to_thermal: Matrix, thermal_width: int) -> dict[str, Any]:
+def rig_thermal_camera(ref_width: int, to_thermal: Matrix, thermal_width: int) -> ThermalCameraJson:
     """The horizontal field of view of the synthetic thermal frames (``synth_info.json``'s ``thermal_camera``).
 
     The world is rendered through a pinhole of focal ``FOCAL_RANGE`` x the reference frame's width
@@ -152,7 +155,47 @@ class SynthResult:
     thermal_frames: int
     pairs: int
     alignment: Alignment
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Layout-specific figures for the summary line (bag: storage, segments, nights).
+    extra: dict[str, str | int] = field(default_factory=dict)
+
+
+class FrameJson(TypedDict):
+    """One frame of ``synth_info.json``: which images exist and whether ``prepare`` must pair it."""
+
+    split: str
+    id: str
+    rgb: bool
+    thermal: bool
+    rgb_size: list[int] | None
+    covered: bool  # the RGB size is covered by the alignment
+    pair: bool
+    night: bool
+
+
+class SynthInfoJson(TypedDict):
+    """``synth_info.json`` of the folder layouts."""
+
+    generator: str
+    options: dict[str, object]  # SynthOptions as JSON values
+    alignment: AlignmentJson
+    thermal_camera: ThermalCameraJson
+    frames: list[FrameJson]
+
+
+class _CocoImageJson(TypedDict):
+    id: int
+    file_name: str
+    width: int
+    height: int
+
+
+class _CocoJson(TypedDict):
+    """The COCO annotation files the FLIR layouts carry (image lists; no annotations)."""
+
+    info: dict[str, str]
+    images: list[_CocoImageJson]
+    annotations: list[object]
+    categories: list[dict[str, int | str]]
 
 
 @dataclass(frozen=True)
@@ -254,8 +297,8 @@ def _v1(out: Path, opt: SynthOptions) -> SynthResult:
     n_train = max(round(n * 0.7), 1)
     n_val = max(round(n * 0.15), 1 if n >= 3 else 0)
     tasks: list[_Task] = []
-    frames: list[dict[str, Any]] = []
-    per_split: dict[str, list[dict[str, Any]]] = {}
+    frames: list[FrameJson] = []
+    per_split: dict[str, list[FrameJson]] = {}
     for i in range(n):
         split = "train" if i < n_train else "val" if i < n_train + n_val else "video"
         fid = f"FLIR_video_{i - n_train - n_val + 1:05d}" if split == "video" else f"FLIR_{i + 1:05d}"
@@ -295,7 +338,7 @@ def _v1(out: Path, opt: SynthOptions) -> SynthResult:
 
 def _frame_entry(
     split: str, fid: str, *, rgb_size: Size | None, thermal: bool, truth: Alignment, night: bool
-) -> dict[str, Any]:
+) -> FrameJson:
     covered = rgb_size is not None and truth.covers(rgb_size)
     return {
         "split": split,
@@ -309,7 +352,7 @@ def _frame_entry(
     }
 
 
-def _coco(file_names: Sequence[str], size: Size, description: str) -> dict[str, Any]:
+def _coco(file_names: Sequence[str], size: Size, description: str) -> _CocoJson:
     return {
         "info": {"description": description},
         "images": [
@@ -346,7 +389,7 @@ def _v2(out: Path, opt: SynthOptions) -> SynthResult:
     }
     videos = [_token(rng) for _ in range(max(1, n // 10))]
     tasks: list[_Task] = []
-    frames: list[dict[str, Any]] = []
+    frames: list[FrameJson] = []
     pairing: dict[str, str] = {}
     listing: dict[str, list[str]] = {}
     for i in range(n):
@@ -414,7 +457,7 @@ def _pairs(out: Path, opt: SynthOptions) -> SynthResult:
     nights = _night_flags(rng, n, opt.night_fraction)
     n_train = n - max(round(n * 0.15), 1 if n >= 2 else 0)
     tasks: list[_Task] = []
-    frames: list[dict[str, Any]] = []
+    frames: list[FrameJson] = []
     for i in range(n):
         split = "train" if i < n_train else "val"
         fid = f"{i:05d}"
@@ -439,11 +482,9 @@ def _pairs(out: Path, opt: SynthOptions) -> SynthResult:
     return _finish(out, opt, truth, frames, geo)
 
 
-def _finish(
-    out: Path, opt: SynthOptions, truth: Alignment, frames: list[dict[str, Any]], geo: _Geometry
-) -> SynthResult:
+def _finish(out: Path, opt: SynthOptions, truth: Alignment, frames: list[FrameJson], geo: _Geometry) -> SynthResult:
     truth.save(out / GROUND_TRUTH_FILE)
-    info = {
+    info: SynthInfoJson = {
         "generator": "thermal-synth synth-data",
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opt).items()},
         "alignment": truth.to_dict(),

@@ -783,50 +783,63 @@ def _facades(rng: np.random.Generator, x: float, sunlit: bool) -> list[Facade]:
     return out
 
 
-def random_layout(
-    rng: np.random.Generator,
-    ref_size: Size,
-    night: bool,
-    ego_speed: float = 0.0,
-) -> StreetLayout:
-    """A random street at day or night; ``ego_speed`` (m/s) drives the camera along it for bags."""
+@dataclass(frozen=True)
+class _Road:
+    """The cross-section of a random street: road edges and sidewalk width (m)."""
+
+    left: float
+    right: float
+    sidewalk: float
+
+    def sidewalk_x(self, rng: np.random.Generator) -> float:
+        """A random x on either sidewalk."""
+        if rng.random() < 0.5:
+            return float(rng.uniform(self.left - self.sidewalk + 0.4, self.left - 0.4))
+        return float(rng.uniform(self.right + 0.4, self.right + self.sidewalk - 0.4))
+
+
+def _random_camera(rng: np.random.Generator, ref_size: Size) -> StreetCamera:
     w, h = ref_size
-    cam = StreetCamera(
+    return StreetCamera(
         ref_size=ref_size,
         horizon=float(h * rng.uniform(0.38, 0.47)),
         vp_x=float(w * rng.uniform(0.46, 0.54)),
         focal=float(w * rng.uniform(*FOCAL_RANGE)),
         height=float(rng.uniform(1.3, 1.6)),
     )
-    cond = random_conditions(rng, night)
+
+
+def _random_road(rng: np.random.Generator) -> tuple[_Road, tuple[Facade, ...]]:
+    """Road edges, sidewalk and the facades along both sides (the sun lights one side)."""
     left = -float(rng.choice([5.25, 8.75]))
     right = float(rng.choice([5.25, 8.75]))
     sidewalk = float(rng.uniform(2.5, 4.0))
     sun_left = bool(rng.random() < 0.5)
     facades = tuple(_facades(rng, left - sidewalk, sun_left) + _facades(rng, right + sidewalk, not sun_left))
-    actors: list[Actor] = []
+    return _Road(left, right, sidewalk), facades
 
-    def on_sidewalk() -> float:
-        if rng.random() < 0.5:
-            return float(rng.uniform(left - sidewalk + 0.4, left - 0.4))
-        return float(rng.uniform(right + 0.4, right + sidewalk - 0.4))
 
+def _pedestrians(
+    rng: np.random.Generator, road: _Road, cam: StreetCamera, cond: Conditions, night: bool
+) -> list[Actor]:
+    """People crossing the road or walking (or standing) on the sidewalks, where the thermal camera sees them."""
     walk = 1.3
-    # Pedestrians where the thermal camera sees them: a sidewalk pedestrian is in view only
-    # when far enough that |x| / z stays within the field of view (~0.38 of the width / focal).
-    in_view = 0.38 * w / cam.focal
+    # A sidewalk pedestrian is in view only when far enough that |x| / z stays within the
+    # field of view (~0.38 of the width / focal).
+    in_view = 0.38 * cam.ref_size[0] / cam.focal
+    people: list[Actor] = []
     for _ in range(int(rng.choice([2, 2, 3, 3, 4, 4, 5, 6, 7]))):
         crossing = rng.random() < 0.5
         if crossing:
-            x = float(rng.uniform(max(left + 0.5, -4.0), min(right - 0.5, 4.0)))
+            x = float(rng.uniform(max(road.left + 0.5, -4.0), min(road.right - 0.5, 4.0)))
             z = float(5.0 + 17.0 * rng.random() ** 1.3)
             vx, vz = float(rng.choice([-walk, walk])), 0.0
         else:
-            x = on_sidewalk()
+            x = road.sidewalk_x(rng)
             near = max(6.0, abs(x) / in_view)
             z = float(near + (36.0 - near) * rng.random() ** 1.5)
             vx, vz = 0.0, float(rng.choice([-walk, walk, 0.0]))
-        actors.append(
+        people.append(
             Person(
                 x=x,
                 z=z,
@@ -843,14 +856,20 @@ def random_layout(
                 clothes_temp=float(rng.uniform(299.0, 302.0)) + (1.5 * cond.sun),
             )
         )
-    lanes = [float(x) for x in np.arange(right - 1.75, left, -3.5)]
+    return people
+
+
+def _traffic(rng: np.random.Generator, road: _Road, ego_speed: float) -> list[Actor]:
+    """Running cars: crossing ones, and ones in the lanes (ahead of the ego car, or oncoming)."""
+    lanes = [float(x) for x in np.arange(road.right - 1.75, road.left, -3.5)]
+    cars: list[Actor] = []
     for _ in range(int(rng.choice([0, 1, 1, 2, 2, 3]))):
         kind = rng.random()
         if kind < 0.2:
             vx = float(rng.choice([-8.0, 8.0]))
-            actors.append(
+            cars.append(
                 Car(
-                    x=float(rng.uniform(left - 3.0, right + 3.0)),
+                    x=float(rng.uniform(road.left - 3.0, road.right + 3.0)),
                     z=float(rng.uniform(16.0, 34.0)),
                     vx=vx,
                     vz=0.0,
@@ -863,7 +882,7 @@ def random_layout(
             continue
         lane = float(lanes[int(rng.integers(len(lanes)))])
         oncoming = lane < 0
-        actors.append(
+        cars.append(
             Car(
                 x=lane + float(rng.uniform(-0.3, 0.3)),
                 z=float(rng.uniform(9.0, 45.0)),
@@ -874,11 +893,17 @@ def random_layout(
                 color=_pick(rng, CAR),
             )
         )
+    return cars
+
+
+def _parked_cars(rng: np.random.Generator, road: _Road) -> list[Actor]:
+    """Cold cars at the kerbs, some side-on, some red (decoys for a colour-to-heat shortcut)."""
+    cars: list[Actor] = []
     for _ in range(int(rng.choice([1, 2, 2, 3, 4]))):
         side_right = rng.random() < 0.6
-        x = right - 1.0 if side_right else left + 1.0
+        x = road.right - 1.0 if side_right else road.left + 1.0
         if rng.random() < 0.2:
-            actors.append(
+            cars.append(
                 Car(
                     x=x + (1.5 if side_right else -1.5),
                     z=float(rng.uniform(10.0, 30.0)),
@@ -891,7 +916,7 @@ def random_layout(
                 )
             )
             continue
-        actors.append(
+        cars.append(
             Car(
                 x=x,
                 z=float(rng.uniform(6.0, 40.0)),
@@ -904,16 +929,30 @@ def random_layout(
                 else _pick(rng, CAR),
             )
         )
+    return cars
+
+
+def _street_furniture(rng: np.random.Generator, road: _Road) -> list[Actor]:
+    """Signs, hydrants, bins and trees on the sidewalks, streetlights along the road, maybe a traffic light."""
+    props: list[Actor] = []
     for _ in range(int(rng.integers(1, 4))):
         prop_kind = str(rng.choice(["stop", "no_entry", "hydrant", "hydrant", "bin", "tree", "tree"]))
         col = _pick(rng, ((200, 30, 30), (40, 80, 160), (40, 110, 60), (90, 90, 90)), 10.0)
-        x = on_sidewalk()
-        actors.append(Prop(x, float(rng.uniform(6.0, 40.0)), prop_kind, col, seed=int(rng.integers(2**31))))
+        x = road.sidewalk_x(rng)
+        props.append(Prop(x, float(rng.uniform(6.0, 40.0)), prop_kind, col, seed=int(rng.integers(2**31))))
     for z in np.arange(float(rng.uniform(4.0, 14.0)), 140.0, float(rng.uniform(18.0, 30.0))):
-        x = (right + 0.3) if rng.random() < 0.5 else (left - 0.3)
-        actors.append(Prop(x, float(z), "streetlight"))
+        x = (road.right + 0.3) if rng.random() < 0.5 else (road.left - 0.3)
+        props.append(Prop(x, float(z), "streetlight"))
     if rng.random() < 0.4:
-        actors.append(Prop(right + 0.5, float(rng.uniform(12.0, 30.0)), "traffic_light", state=int(rng.integers(3))))
+        props.append(
+            Prop(road.right + 0.5, float(rng.uniform(12.0, 30.0)), "traffic_light", state=int(rng.integers(3)))
+        )
+    return props
+
+
+def _clouds(rng: np.random.Generator, cam: StreetCamera) -> list[tuple[float, float, float, float]]:
+    """A few clouds (x, y, rx, ry) in reference pixels, above the horizon."""
+    w, h = cam.ref_size
     clouds: list[tuple[float, float, float, float]] = []
     for _ in range(int(rng.integers(0, 5))):
         clouds.append(
@@ -924,11 +963,33 @@ def random_layout(
                 float(rng.uniform(0.015, 0.04) * h),
             )
         )
+    return clouds
+
+
+def random_layout(
+    rng: np.random.Generator,
+    ref_size: Size,
+    night: bool,
+    ego_speed: float = 0.0,
+) -> StreetLayout:
+    """A random street at day or night; ``ego_speed`` (m/s) drives the camera along it for bags.
+
+    The draws from ``rng`` happen in a fixed order (camera, conditions, road, people,
+    traffic, parked cars, street furniture, clouds, surfaces): the same seed gives the same street.
+    """
+    cam = _random_camera(rng, ref_size)
+    cond = random_conditions(rng, night)
+    road, facades = _random_road(rng)
+    actors = _pedestrians(rng, road, cam, cond, night)
+    actors += _traffic(rng, road, ego_speed)
+    actors += _parked_cars(rng, road)
+    actors += _street_furniture(rng, road)
+    clouds = _clouds(rng, cam)
     return StreetLayout(
         camera=cam,
         conditions=cond,
-        road=(left, right),
-        sidewalk=sidewalk,
+        road=(road.left, road.right),
+        sidewalk=road.sidewalk,
         facades=facades,
         actors=tuple(actors),
         clouds=tuple(clouds),
