@@ -172,7 +172,7 @@ def test_damaged_training_checkpoints_are_training_errors(tmp_path_factory: pyte
     from thermal_synth_core.train.checkpoint import load_checkpoint, save_checkpoint
 
     path = tmp_path_factory.mktemp("ckpt") / "latest.pt"
-    save_checkpoint(path, {"step": 3, "task": {"w": torch.arange(40.0).reshape(4, 10)}, "rng": [], "config": {}})
+    save_checkpoint(path, {"step": 3, "task": {"w": torch.arange(40.0).reshape(4, 10)}, "rng": [], "config": {}})  # type: ignore[typeddict-item]  # only what loading reads
     raw = bytearray(path.read_bytes())
     if data.draw(st.booleans()):
         del raw[data.draw(st.integers(0, len(raw) - 1)) :]
@@ -431,7 +431,7 @@ def test_regressions_found_by_make_fuzz(tmp_path: Path) -> None:
         _safe_path(tmp_path, "train/\x00", "manifest.json")
     path = tmp_path / "latest.pt"
     weights = torch.arange(40.0)
-    save_checkpoint(path, {"step": 3, "task": {"w": weights}})
+    save_checkpoint(path, {"step": 3, "task": {"w": weights}})  # type: ignore[typeddict-item]  # only what loading reads
     raw = bytearray(path.read_bytes())
     at = raw.find(weights.numpy().tobytes())  # the tensor's bytes, stored uncompressed
     assert at > 0

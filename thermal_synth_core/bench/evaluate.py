@@ -37,7 +37,7 @@ from rosbags.highlevel import AnyReader
 
 from thermal_synth_core import imagemsg
 from thermal_synth_core.align.transform import Alignment
-from thermal_synth_core.bench import Benchmark, write_result
+from thermal_synth_core.bench import write_result
 from thermal_synth_core.data.synth import BAG_TOPICS, GROUND_TRUTH_FILE, SynthOptions, generate
 from thermal_synth_core.eval import EvalOptions, evaluate, open_synthesizer, scoring
 from thermal_synth_core.eval.run import lanes
@@ -50,15 +50,6 @@ from thermal_synth_core.ui import console, summary
 
 #: The topics of ``synth-data --layout bag``: RGB, real thermal, warm masks.
 TOPICS: Final = (BAG_TOPICS["rgb"], BAG_TOPICS["thermal"], BAG_TOPICS["mask"])
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frames", type=int, default=60, metavar="N", help="RGB frames in the synthetic drive")
-    parser.add_argument("--rounds", type=int, default=3, metavar="N", help="alternating rounds (plain, ours)")
-    parser.add_argument(
-        "--model", default="default", metavar="M", help="model file, or 'default' (embedded; a stand-in if absent)"
-    )
-    parser.add_argument("--backend", default="onnxruntime", metavar="B", help="inference backend (CPU figures)")
 
 
 def _stand_in_model(path: Path, alignment: Alignment) -> Path:
@@ -219,7 +210,8 @@ def _stats(runs: dict[str, list[tuple[float, float]]]) -> dict[str, RunStats]:
     return stats
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:  # free-form: the bench JSON (Benchmark.run's contract)
+def run(args: argparse.Namespace) -> EvaluateBenchResult:
+    """Alternate the plain loop and ours on one synthetic drive, print the figures, write ``evaluate.json``."""
     frames = 20 if args.quick else max(int(args.frames), 4)
     load = os.getloadavg()  # the machine is shared: say how busy it was
     rounds = 1 if args.quick else max(int(args.rounds), 1)
@@ -236,7 +228,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:  # free-form: the bench JS
         median_fps=round(ours_s["median_fps"] / plain_s["median_fps"], 3),
         cpu_per_frame=round(plain_s["cpu_ms_per_frame_median"] / ours_s["cpu_ms_per_frame_median"], 3),
     )
-    result = {
+    result: EvaluateBenchResult = {
         "quick": bool(args.quick),
         "drive": {"frames": frames, "rgb_size": [900, 800], "thermal_size": [640, 512], "storage": "sqlite3"},
         "model": drive.model_note,
@@ -261,6 +253,22 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:  # free-form: the bench JS
     return result
 
 
+class EvaluateBenchResult(TypedDict):
+    """``evaluate.json``."""
+
+    quick: bool
+    drive: dict[str, int | str | list[int]]
+    model: str
+    backend: str
+    ours_lanes: str
+    load_average_at_start: list[float]
+    method: str
+    results: dict[str, RunStats]
+    speedup_ours_over_plain: Speedup
+    full_evaluate_with_report_fps: float
+    peak_traced_memory_mb: dict[str, float]
+
+
 #: How the figures were taken (written into the result).
 METHOD: Final = (
     "plain and ours alternate per round on the same bag, model and backend, computing the same figures "
@@ -276,11 +284,3 @@ def _timed(fn: Callable[[], object], frames: int) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     fn()
     return frames / (time.perf_counter() - wall), (time.process_time() - cpu) * 1000.0 / frames
-
-
-BENCHMARK = Benchmark(
-    name="evaluate",
-    help="offline evaluation frames/s: pipelined evaluate vs. the plain per-frame loop",
-    add_arguments=_add_arguments,
-    run=_run,
-)

@@ -26,7 +26,7 @@ import numpy.typing as npt
 import torch
 from rich.table import Table
 
-from thermal_synth_core.bench import Benchmark, Timing, write_result
+from thermal_synth_core.bench import Timing, write_result
 from thermal_synth_core.export.tensorrt import tensorrt_unavailable_reason
 from thermal_synth_core.infer import Synthesizer
 from thermal_synth_core.modelfile import ModelSpec, save_model
@@ -121,22 +121,6 @@ class _Plan:
         )
 
 
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--archs", nargs="+", default=list(ARCHS), metavar="ARCH", help="generators to time (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--backends",
-        nargs="+",
-        default=None,
-        metavar="B",
-        help="backends to time (default: torch and onnxruntime on the CPU, plus tensorrt/torch-cuda when present)",
-    )
-    parser.add_argument(
-        "--seconds", type=float, default=None, metavar="S", help="timing budget per cell (default 6, quick 1.5)"
-    )
-
-
 @contextlib.contextmanager
 def _scratch_cache() -> Iterator[Path]:
     """Point the ONNX/engine cache at a temporary folder for the run."""
@@ -203,7 +187,7 @@ def _interleaved(
     return {name: Timing.of(values) for name, values in samples.items()}, {n: min(v) for n, v in samples.items()}
 
 
-def _run(args: argparse.Namespace) -> InferBenchResult:
+def run(args: argparse.Namespace) -> InferBenchResult:
     """Write the models, time every cell, print and write the result (``infer.json``); returns it."""
     plan = _Plan.from_args(args)
     rng = np.random.default_rng(0)
@@ -386,8 +370,3 @@ def _targets(results: Sequence[CellResult], ratios: Ratios) -> list[Target]:
             }
         )
     return targets
-
-
-BENCHMARK = Benchmark(
-    name="infer", help="inference latency per backend/resolution/architecture", add_arguments=_add_arguments, run=_run
-)

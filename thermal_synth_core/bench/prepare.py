@@ -13,9 +13,9 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
-from thermal_synth_core.bench import Benchmark, write_result
+from thermal_synth_core.bench import write_result
 from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
 from thermal_synth_core.data.synth import GROUND_TRUTH_FILE, SynthOptions, generate
 from thermal_synth_core.ui import console, summary
@@ -36,18 +36,13 @@ class _Dataset(TypedDict):
     pairs: int
 
 
-class _PrepareBench(TypedDict):
+class PrepareBenchResult(TypedDict):
     """``prepare.json`` (beside the benchmark name and the environment ``write_result`` adds)."""
 
     dataset: _Dataset
     results: list[_Row]
     speedup_2_vs_1_workers: float
     notes: str
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frames", type=int, default=40, metavar="N", help="synthetic FLIR v1 frames to prepare")
-    parser.add_argument("--repeat", type=int, default=2, metavar="N", help="runs per worker count (best counts)")
 
 
 def _best_seconds(src: Path, tmp: Path, workers: int, repeat: int) -> tuple[float, int]:
@@ -66,8 +61,8 @@ def _best_seconds(src: Path, tmp: Path, workers: int, repeat: int) -> tuple[floa
     return best, pairs
 
 
-# The Benchmark protocol's run function returns free-form JSON (bench.Benchmark.run); this one's is _PrepareBench.
-def _run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> PrepareBenchResult:
+    """Prepare one synthetic FLIR v1 dataset with 1 and 2 workers, print the figures, write ``prepare.json``."""
     frames = 12 if args.quick else int(args.frames)
     repeat = 1 if args.quick else max(int(args.repeat), 1)
     with tempfile.TemporaryDirectory(prefix="bench-prepare-") as tmp:
@@ -82,7 +77,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             )
             console.print(f"workers {workers}: {pairs} pairs in {best:.2f} s = {pairs / best:.2f} pairs/s")
     speedup = rows[1]["pairs_per_s"] / rows[0]["pairs_per_s"]
-    result_json: _PrepareBench = {
+    result_json: PrepareBenchResult = {
         "dataset": {
             "layout": "flir-v1 (synthetic)",
             "rgb_size": [1800, 1600],
@@ -94,14 +89,9 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "speedup_2_vs_1_workers": round(speedup, 3),
         "notes": "includes process start-up of the worker pool; output 640x512 8-bit PNG pairs + masks",
     }
-    path = write_result(args.out, "prepare", dict(result_json))
+    path = write_result(args.out, "prepare", result_json)
     summary(
         f"bench prepare: {rows[0]['pairs_per_s']:.2f} pairs/s with 1 worker, {rows[1]['pairs_per_s']:.2f} with 2 "
         f"(x{speedup:.2f}) -> {path}"
     )
-    return dict(result_json)
-
-
-BENCHMARK = Benchmark(
-    name="prepare", help="prepare throughput with 1 and 2 workers", add_arguments=_add_arguments, run=_run
-)
+    return result_json

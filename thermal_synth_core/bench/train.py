@@ -34,15 +34,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Final, Literal, Never, NotRequired, TypedDict, cast
+from typing import Final, Literal, Never, NotRequired, TypedDict, cast
 
 import torch
 from rich.table import Table
 from torch import nn
 from tqdm import tqdm
 
-from thermal_synth_core.argtypes import non_negative_int, positive_int
-from thermal_synth_core.bench import Benchmark, write_result
+from thermal_synth_core.bench import write_result
 from thermal_synth_core.bench.plain_train import PRINT_FREQ, PlainCycleGAN, PlainLoop, PlainModel, PlainPix2Pix
 from thermal_synth_core.errors import ConfigError, TrainingError
 from thermal_synth_core.models import build_discriminator, build_generator, count_parameters
@@ -67,38 +66,6 @@ CUDA_BLOCK: Final = 10
 LOG_EVERY: Final = 100
 #: Per-loop statistics whose ratios are reported besides the paired one.
 STATS: Final = ("p50", "mean", "best")
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--arch", choices=[*ARCHS, "all"], default="all", help="which GAN to time")
-    parser.add_argument("--size", type=positive_int, default=256, metavar="N", help="square crop side in pixels")
-    parser.add_argument("--batch", type=positive_int, default=1, metavar="N", help="images per iteration (both loops)")
-    parser.add_argument(
-        "--iters",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="timed iterations per loop (default: pix2pix 20, cyclegan 4; with --quick 3 and 2)",
-    )
-    parser.add_argument(
-        "--warmup",
-        type=non_negative_int,
-        default=None,
-        metavar="N",
-        help="untimed iterations per loop after the first (default 1; 2 with --compile)",
-    )
-    parser.add_argument("--compile", action="store_true", help="ours with torch.compile (compile time is reported)")
-    parser.add_argument(
-        "--device", choices=["cpu", "cuda", "auto"], default="auto", help="where to train (auto: CUDA when present)"
-    )
-    parser.add_argument(
-        "--threads", type=non_negative_int, default=0, metavar="N", help="CPU threads (default 0: PyTorch's default)"
-    )
-    parser.add_argument("--ngf", type=positive_int, default=64, metavar="N", help="generator width (the configs' 64)")
-    parser.add_argument(
-        "--ndf", type=positive_int, default=64, metavar="N", help="discriminator width (the configs' 64)"
-    )
-    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="N", help="weights and data seed")
 
 
 # -- the documents: what the workers reply and what train.json holds -------------------------------
@@ -778,12 +745,8 @@ _METHOD: Final = (
 )
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
-    """Time both loops on every chosen architecture, print the report, write ``train.json``.
-
-    Returns the document as the :class:`~thermal_synth_core.bench.Benchmark` interface takes it: free-form
-    there (each benchmark has its own), a :class:`BenchTrainResult` here.
-    """
+def run(args: argparse.Namespace) -> BenchTrainResult:
+    """Time both loops on every chosen architecture, print the report, write ``train.json``."""
     _validate(args)
     archs = list(ARCHS) if args.arch == "all" else [args.arch]
     device = _device(args.device)
@@ -814,14 +777,14 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "results": results,
         "targets": targets,
     }
-    path = write_result(args.out, "train", dict(result))
+    path = write_result(args.out, "train", result)
     parts = [
         f"{r['arch']} ours {r['ours']['it_per_s_p50']:.2f} vs plain {r['plain']['it_per_s_p50']:.2f} it/s "
         f"(x{r['ratio_ours_over_plain']['paired_median']:.2f} paired, x{r['ratio_ours_over_plain']['p50']:.2f} p50)"
         for r in results
     ]
     summary(f"bench train ({device.type}, {threads} threads): {'; '.join(parts)} -> {path}")
-    return dict(result)
+    return result
 
 
 def _note(device_type: str) -> str:
@@ -858,11 +821,3 @@ def _targets(results: list[ArchResult], device_type: str) -> list[Target]:
             }
         )
     return targets
-
-
-BENCHMARK = Benchmark(
-    name="train",
-    help="training iterations/s vs. a plain loop written like the original",
-    add_arguments=_add_arguments,
-    run=_run,
-)

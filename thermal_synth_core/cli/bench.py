@@ -113,25 +113,25 @@ CORE_BENCHMARKS: tuple[BenchmarkSpec, ...] = (
         "infer",
         "inference latency per backend/resolution/architecture",
         _infer_arguments,
-        "thermal_synth_core.bench.infer:_run",
+        "thermal_synth_core.bench.infer:run",
     ),
     BenchmarkSpec(
         "train",
         "training iterations/s vs. a plain loop written like the original",
         _train_arguments,
-        "thermal_synth_core.bench.train:_run",
+        "thermal_synth_core.bench.train:run",
     ),
     BenchmarkSpec(
         "prepare",
         "prepare throughput with 1 and 2 workers",
         _prepare_arguments,
-        "thermal_synth_core.bench.prepare:_run",
+        "thermal_synth_core.bench.prepare:run",
     ),
     BenchmarkSpec(
         "evaluate",
         "offline evaluation frames/s: pipelined evaluate vs. the plain per-frame loop",
         _evaluate_arguments,
-        "thermal_synth_core.bench.evaluate:_run",
+        "thermal_synth_core.bench.evaluate:run",
     ),
 )
 
