@@ -1,9 +1,11 @@
 """The names that command lines and config files accept, with no heavy imports.
 
 ``thermal-synth --help`` (and every ``<command> --help``) builds its parsers
-from these tuples without importing torch, OpenCV, ONNX Runtime or rclpy. Each
-registry that implements a name imports its tuple from here, so a name cannot
-be offered by the CLI and missing from the library (tests check both ways).
+from these tuples without importing torch, OpenCV, ONNX Runtime or rclpy. Plain
+tuples of names (views, output widths, bag storages, precisions, alignment
+models) are defined only here and imported by the library; for registries that
+map names to code (dataset layouts, backends, colour maps, generators),
+``tests/core/test_names.py`` checks that the registry offers exactly these names.
 """
 
 from __future__ import annotations

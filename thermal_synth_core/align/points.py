@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from thermal_synth_core.align.transform import Alignment
 from thermal_synth_core.errors import AlignmentError
+from thermal_synth_core.names import ALIGNMENT_MODELS
 
 __all__ = ["MIN_POINTS", "MODELS", "alignment_from_points", "fit_transform", "read_points", "transfer_error"]
 
@@ -25,7 +26,7 @@ Size = tuple[int, int]
 Points = npt.NDArray[np.float64]
 
 #: Transform models, from most to least general.
-MODELS = ("homography", "affine", "similarity")
+MODELS = ALIGNMENT_MODELS
 #: Correspondences needed to determine each model.
 MIN_POINTS = {"homography": 4, "affine": 3, "similarity": 2}
 

@@ -36,6 +36,7 @@ from rosbags.typesys import Stores, get_typestore
 from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.errors import BagError
 from thermal_synth_core.eval.bag import IMAGE, BagSource, Record
+from thermal_synth_core.names import OUTPUT_STORAGES
 
 __all__ = ["COLOR_TOPIC", "INFO_TOPIC", "OUTPUT_STORAGES", "THERMAL_TOPIC", "SyntheticBagWriter", "output_storage"]
 
@@ -46,7 +47,6 @@ INFO_TOPIC: Final = "/thermal_synth/camera_info"
 CAMERA_INFO: Final = "sensor_msgs/msg/CameraInfo"
 COLOR_TOPIC: Final = "/thermal_synth/image_color"
 #: ``--write-storage`` values; ``auto`` keeps the input's rosbag2 storage (mcap for ROS 1 input).
-OUTPUT_STORAGES: Final = ("auto", "sqlite3", "mcap")
 
 
 def output_storage(requested: str, source_storage: str) -> str:

@@ -35,6 +35,7 @@ from thermal_synth_core.align.transform import Alignment, scale_matrix
 from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.errors import AlignmentError, DataError
 from thermal_synth_core.modelfile import MAX_SIZE_SIDE, ModelSpec, ThermalFov
+from thermal_synth_core.names import OUTPUT_WIDTH_CHOICES, VIEWS
 
 __all__ = [
     "OUTPUT_WIDTH_CHOICES",
@@ -46,10 +47,7 @@ __all__ = [
     "plan_view",
 ]
 
-#: The output views, ``auto`` first (the default).
-VIEWS: Final = ("auto", "rig", "camera")
-#: Words ``output_width`` takes besides a number of pixels.
-OUTPUT_WIDTH_CHOICES: Final = ("working", "input")
+# VIEWS (``auto`` first, the default) and OUTPUT_WIDTH_CHOICES come from thermal_synth_core.names.
 #: Smallest side of a ``camera``-view working size: below it the camera sees too narrow an angle to synthesise.
 MIN_WORKING_SIDE: Final = 16
 #: A ``camera``-view working size more than this many times the frame's width is warned about.
