@@ -29,6 +29,7 @@ and the in-process paths take turns, so their figures see the same machine load.
 from __future__ import annotations
 
 import argparse
+import array
 import contextlib
 import functools
 import json
@@ -37,16 +38,31 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypedDict
 
+import cv2
 import numpy as np
 import numpy.typing as npt
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
 
-from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
 from thermal_synth_core.argtypes import parse_size, positive_int
+from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.ui import summary
+from thermal_synth_ros.conversions import image_msg, to_color8
 from thermal_synth_ros.dds import configure_dds, describe_transports, teardown_watchdog
+from thermal_synth_ros.model import ModelParams, load_colorizer, load_thermal_model
+from thermal_synth_ros.node import ThermalSynthNode
 
 WIDTH, HEIGHT = 640, 512
 #: Targets of issue 6: node overhead under 10% of the model time, conversion + publish under 5 ms a frame.
@@ -79,10 +95,6 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _image_msg(pixels: npt.NDArray[Any], encoding: str) -> Any:
-    import array
-
-    from sensor_msgs.msg import Image
-
     msg = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding, is_bigendian=0)
     msg.step = int(pixels.strides[0])
     data = array.array("B")
@@ -92,8 +104,6 @@ def _image_msg(pixels: npt.NDArray[Any], encoding: str) -> Any:
 
 
 def _camera_frame(encoding: str, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[Any]:
-    import cv2
-
     if encoding == "rgb8":
         return rgb
     if encoding == "bgr8":
@@ -114,8 +124,6 @@ class _RoundTrip:
     """Publish an RGB frame on ``topic_in``, wait for the image on ``topic_out``: one frame in flight."""
 
     def __init__(self, probe: Any, topic_in: str, topic_out: str, qos: Any) -> None:
-        from sensor_msgs.msg import Image
-
         self.received: dict[int, float] = {}
         self.arrived = threading.Event()
         self.publisher = probe.create_publisher(Image, topic_in, qos)
@@ -153,11 +161,6 @@ def _baseline_node(context: Any, model: Any, output: npt.NDArray[Any], encoding:
       (ros2/demos idiom): decode, run the model and publish inside the
       subscription callback, no worker thread, no drop accounting.
     """
-    import rclpy
-    from sensor_msgs.msg import Image
-
-    from thermal_synth_ros.conversions import image_msg, to_color8
-
     node = rclpy.create_node("bench_baselines", context=context)
     _add_echo(node, "bench/echo", output, encoding, qos)
     plain_pub = node.create_publisher(Image, "bench/plain_out", qos)
@@ -172,10 +175,6 @@ def _baseline_node(context: Any, model: Any, output: npt.NDArray[Any], encoding:
 
 def _add_echo(node: Any, topic: str, output: npt.NDArray[Any], encoding: str, qos: Any) -> None:
     """``topic``_in -> ``topic``_out: answer every frame with ``output`` (stamped like the frame), no work."""
-    from sensor_msgs.msg import Image
-
-    from thermal_synth_ros.conversions import image_msg
-
     pub = node.create_publisher(Image, f"{topic}_out", qos)
     answer = image_msg(output, encoding, Image().header)
 
@@ -198,9 +197,6 @@ def _echo_process_main(argv: list[str]) -> int:
     parser.add_argument("--encoding", required=True)
     args = parser.parse_args(argv)
     configure_dds()
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-
     w, h = args.size
     dtype = np.uint16 if args.encoding == "mono16" else np.uint8
     rclpy.init(domain_id=args.domain_id)
@@ -220,11 +216,6 @@ def _probe_process_main(argv: list[str]) -> int:
     parser.add_argument("--backend", default="auto")
     args = parser.parse_args(argv)
     configure_dds()
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
-    from thermal_synth_ros.model import ModelParams, load_thermal_model
-
     model: Any = load_thermal_model(ModelParams(model_path=args.model, backend=args.backend))
     width, height = _rgb_size(model)
     rgb = (np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)
@@ -291,52 +282,99 @@ def _cross_process_floor(args: argparse.Namespace, frames: int, size: str, encod
     return samples
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
+#: A :class:`~thermal_synth_core.bench.Timing` as written to JSON (``Timing.to_dict``).
+TimingDoc = dict[str, float]
+
+
+class NodeTargets(TypedDict):
+    """The targets the figures are held against."""
+
+    node_overhead_ratio: float
+    conversion_plus_publish_ms: float
+
+
+class NodeTargetsMet(TypedDict):
+    """Which targets this run met."""
+
+    node_overhead_ratio: bool
+    node_own_overhead_ratio: bool
+    conversion_plus_publish_ms: bool
+
+
+class NodeBenchResult(TypedDict):
+    """``node.json`` (after ``benchmark`` and ``environment``): the figures of ``thermal-synth bench node``."""
+
+    frame: str
+    rgb_frame: str
+    model: str
+    backend: str
+    model_in_process: TimingDoc
+    node_end_to_end: TimingDoc
+    transport_floor_echo_node: TimingDoc
+    plain_node_end_to_end: TimingDoc
+    transport_floor_echo_other_process: TimingDoc
+    transport_floor_other_process_ratio: float
+    frames_lost: int
+    node_overhead_ms_p50: float
+    node_overhead_ratio: float
+    transport_floor_ratio: float
+    node_own_overhead_ms_p50: float
+    node_own_overhead_ratio: float
+    plain_node_vs_node_p50: float
+    conversion_to_model_input_ms: dict[str, TimingDoc]  # camera encoding -> its conversion time
+    build_and_publish_mono16_ms: TimingDoc
+    conversion_plus_publish_ms_p50_worst_encoding: float
+    targets: NodeTargets
+    targets_met: NodeTargetsMet
+    dds: str
+    figures_note: str
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """The raw figures of one run, before they become :class:`NodeBenchResult`."""
+
+    model_ms: list[float]
+    trips_ms: dict[str, list[float]]  # path name ("node", "echo", "plain") -> round trips
+    lost: int
+    conversion: dict[str, TimingDoc]
+    publish: Timing
+
+
+def _run(args: argparse.Namespace) -> dict[str, object]:
     configure_dds()
-    import rclpy
-    from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.parameter import Parameter
-    from sensor_msgs.msg import Image
-
-    from thermal_synth_ros.conversions import image_msg, to_color8
-    from thermal_synth_ros.model import ModelParams, load_colorizer, load_thermal_model
-    from thermal_synth_ros.node import ThermalSynthNode
-
     repeat = 20 if args.quick else 100
     frames = max(10, args.frames // 3) if args.quick else args.frames
     params = ModelParams(model_path=args.model, backend=args.backend)
     model: Any = load_thermal_model(params)
-    colorizer: Any = load_colorizer()
-    model_name = params.describe()
     width, height = _rgb_size(model)
     rgb = (np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)
     for _ in range(3):  # warm-up (ONNX Runtime's first runs allocate)
         model(rgb)
     output = np.asarray(model(rgb))  # the node's output frame: thermal size, the model's encoding
-    encoding = model.output_encoding
+    measured = _measure(args, model, rgb, output, repeat=repeat, frames=frames)
+    if not all(measured.trips_ms.values()):
+        raise BackendError("no synthetic frame came back during the benchmark (see the log for DDS errors)")
+    size = "x".join(str(v) for v in model.output_size)
+    floor_process = Timing.of(_cross_process_floor(args, frames, size, model.output_encoding))
+    result = _node_result(measured, floor_process, model, model_name=params.describe(), rgb_frame=f"{width}x{height}")
+    path = write_result(args.out, "node", dict(result))
+    summary(_summary_line(result, path))
+    return dict(result)
 
-    # Three participants, each with its own executor thread, as three processes would have:
-    # the probe (camera and viewer), our node, and the plain approaches it is compared with.
-    contexts = [Context(), Context(), Context()]
-    for c in contexts:
-        rclpy.init(context=c, domain_id=args.domain_id)
+
+def _measure(
+    args: argparse.Namespace,
+    model: Any,
+    rgb: npt.NDArray[np.uint8],
+    output: npt.NDArray[Any],
+    *,
+    repeat: int,
+    frames: int,
+) -> _Measured:
+    """Conversion and publish costs, then the round trips of the three paths, on three participants."""
     qos = _bench_qos()
-    probe = rclpy.create_node("bench_probe", context=contexts[0])
-    node = ThermalSynthNode(
-        context=contexts[1],
-        model_loader=lambda p: model,
-        colorizer=colorizer,
-        parameter_overrides=[Parameter("publish_color", value=False), Parameter("publish_comparison", value=False)],
-    )
-    baselines = _baseline_node(contexts[2], model, output, encoding, qos)
-    executors = [SingleThreadedExecutor(context=c) for c in contexts]
-    for executor, n in zip(executors, (probe, node, baselines), strict=True):
-        executor.add_node(n)
-    threads = [threading.Thread(target=e.spin, daemon=True) for e in executors]
-    for t in threads:
-        t.start()
-    try:
+    with _participants(args, model, output, qos) as (probe, node):
         trips = {
             "node": _RoundTrip(probe, "rgb/image", "thermal/image", qos),
             "echo": _RoundTrip(probe, "bench/echo_in", "bench/echo_out", qos),
@@ -349,35 +387,46 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.05)
         _wait_for_paths(trips, rgb)
 
-        conversion: dict[str, dict[str, float]] = {}
+        conversion: dict[str, TimingDoc] = {}
         for camera_encoding in ENCODINGS:
             msg = _image_msg(_camera_frame(camera_encoding, rgb), camera_encoding)
             conversion[camera_encoding] = measure(functools.partial(to_color8, msg), repeat=repeat).to_dict()
         thermal = output if output.dtype == np.uint16 else output.astype(np.uint16) * np.uint16(257)
         header = _image_msg(rgb, "rgb8").header
         publish = measure(lambda: out_pub.publish(image_msg(thermal, "mono16", header)), repeat=repeat)
-        # The slowest camera encoding (demosaicing, YUV) plus building and publishing the output.
-        per_frame = max(c["p50_ms"] for c in conversion.values()) + publish.p50_ms
         assert sink is not None
+        model_ms, lost = _end_to_end(trips, model, rgb, frames)
+    return _Measured(model_ms, {name: trip.samples_ms for name, trip in trips.items()}, lost, conversion, publish)
 
-        # ---- end to end, one frame in flight. Every round trip is paired with an in-process model
-        # call on the same frame right before it, and the three paths take turns, so all figures see
-        # the same machine load (and the same CPU state: ONNX Runtime's threads just ran).
-        frame = _image_msg(rgb, "rgb8")
-        model_ms: list[float] = []
-        lost = 0
-        order = list(trips)
-        for k in range(frames + 3):
-            for name in order[k % len(order) :] + order[: k % len(order)]:
-                started = time.perf_counter()
-                model(rgb)
-                in_process = (time.perf_counter() - started) * 1000.0
-                latency = trips[name].run(frame, stamp=len(order) * k + order.index(name) + 1)
-                if latency is None:
-                    lost += 1
-                elif k >= 3:  # warm-up rounds
-                    trips[name].samples_ms.append(latency)
-                    model_ms.append(in_process)
+
+@contextmanager
+def _participants(
+    args: argparse.Namespace, model: Any, output: npt.NDArray[Any], qos: QoSProfile
+) -> Iterator[tuple[Node, ThermalSynthNode]]:
+    """(probe, our node) spinning, beside the plain approaches; all torn down after the block.
+
+    Three participants, each with its own executor thread, as three processes would have:
+    the probe (camera and viewer), our node, and the plain approaches it is compared with.
+    """
+    contexts = [Context(), Context(), Context()]
+    for c in contexts:
+        rclpy.init(context=c, domain_id=args.domain_id)
+    probe = rclpy.create_node("bench_probe", context=contexts[0])
+    node = ThermalSynthNode(
+        context=contexts[1],
+        model_loader=lambda p: model,
+        colorizer=load_colorizer(),
+        parameter_overrides=[Parameter("publish_color", value=False), Parameter("publish_comparison", value=False)],
+    )
+    baselines = _baseline_node(contexts[2], model, output, model.output_encoding, qos)
+    executors = [SingleThreadedExecutor(context=c) for c in contexts]
+    for executor, n in zip(executors, (probe, node, baselines), strict=True):
+        executor.add_node(n)
+    threads = [threading.Thread(target=e.spin, daemon=True) for e in executors]
+    for t in threads:
+        t.start()
+    try:
+        yield probe, node
     finally:
         with teardown_watchdog():  # a Fast DDS teardown hang ends the run with stacks, not silence
             for e in executors:
@@ -387,21 +436,51 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             for c in contexts:
                 rclpy.try_shutdown(context=c)
 
-    if not all(trip.samples_ms for trip in trips.values()):
-        raise BackendError("no synthetic frame came back during the benchmark (see the log for DDS errors)")
-    e2e, model_timing = Timing.of(trips["node"].samples_ms), Timing.of(model_ms)
-    floor, plain = Timing.of(trips["echo"].samples_ms), Timing.of(trips["plain"].samples_ms)
-    size = "x".join(str(v) for v in model.output_size)
-    floor_process = Timing.of(_cross_process_floor(args, frames, size, encoding))
+
+def _end_to_end(
+    trips: dict[str, _RoundTrip], model: Any, rgb: npt.NDArray[np.uint8], frames: int
+) -> tuple[list[float], int]:
+    """Round trips on every path, one frame in flight; (paired in-process model times, frames lost).
+
+    Every round trip is paired with an in-process model call on the same frame right before it,
+    and the paths take turns, so all figures see the same machine load (and the same CPU state:
+    ONNX Runtime's threads just ran). The first three rounds are warm-up.
+    """
+    frame = _image_msg(rgb, "rgb8")
+    model_ms: list[float] = []
+    lost = 0
+    order = list(trips)
+    for k in range(frames + 3):
+        for name in order[k % len(order) :] + order[: k % len(order)]:
+            started = time.perf_counter()
+            model(rgb)
+            in_process = (time.perf_counter() - started) * 1000.0
+            latency = trips[name].run(frame, stamp=len(order) * k + order.index(name) + 1)
+            if latency is None:
+                lost += 1
+            elif k >= 3:  # warm-up rounds
+                trips[name].samples_ms.append(latency)
+                model_ms.append(in_process)
+    return model_ms, lost
+
+
+def _node_result(
+    m: _Measured, floor_process: Timing, model: Any, *, model_name: str, rgb_frame: str
+) -> NodeBenchResult:
+    """The document of one run."""
+    e2e, model_timing = Timing.of(m.trips_ms["node"]), Timing.of(m.model_ms)
+    floor, plain = Timing.of(m.trips_ms["echo"]), Timing.of(m.trips_ms["plain"])
     overhead = e2e.p50_ms - model_timing.p50_ms
     own = overhead - floor.p50_ms
+    # The slowest camera encoding (demosaicing, YUV) plus building and publishing the output.
+    per_frame = max(c["p50_ms"] for c in m.conversion.values()) + m.publish.p50_ms
 
     def share(ms: float) -> float:  # a fraction of the model's own time
         return ms / model_timing.p50_ms
 
-    result: dict[str, Any] = {
+    return {
         "frame": "x".join(str(v) for v in model.output_size),
-        "rgb_frame": f"{width}x{height}",
+        "rgb_frame": rgb_frame,
         "model": model_name,
         "backend": model.backend_name,
         "model_in_process": model_timing.to_dict(),
@@ -410,15 +489,15 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "plain_node_end_to_end": plain.to_dict(),
         "transport_floor_echo_other_process": floor_process.to_dict(),
         "transport_floor_other_process_ratio": share(floor_process.p50_ms),
-        "frames_lost": lost,
+        "frames_lost": m.lost,
         "node_overhead_ms_p50": overhead,
         "node_overhead_ratio": share(overhead),
         "transport_floor_ratio": share(floor.p50_ms),
         "node_own_overhead_ms_p50": own,
         "node_own_overhead_ratio": share(own),
         "plain_node_vs_node_p50": plain.p50_ms / e2e.p50_ms,
-        "conversion_to_model_input_ms": conversion,
-        "build_and_publish_mono16_ms": publish.to_dict(),
+        "conversion_to_model_input_ms": m.conversion,
+        "build_and_publish_mono16_ms": m.publish.to_dict(),
         "conversion_plus_publish_ms_p50_worst_encoding": per_frame,
         "targets": {"node_overhead_ratio": MAX_OVERHEAD_RATIO, "conversion_plus_publish_ms": MAX_CONVERSION_MS},
         "targets_met": {
@@ -435,20 +514,26 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             "through a node that does no work; node_own_overhead = node_overhead - transport_floor"
         ),
     }
-    path = write_result(args.out, "node", result)
+
+
+def _summary_line(r: NodeBenchResult, path: Path) -> str:
+    """The one-line summary of a run."""
+    model_p50 = r["model_in_process"]["p50_ms"]
+    floor_p50 = r["transport_floor_echo_node"]["p50_ms"]
+    other_p50 = r["transport_floor_echo_other_process"]["p50_ms"]
+    overhead, own = r["node_overhead_ms_p50"], r["node_own_overhead_ms_p50"]
 
     def pct(ms: float) -> str:
-        return f"{100 * share(ms):.0f}% of the model"
+        return f"{100 * ms / model_p50:.0f}% of the model"
 
-    summary(
-        f"bench node: end-to-end p50 {e2e.p50_ms:.1f} ms vs model {model_timing.p50_ms:.1f} ms: overhead "
+    return (
+        f"bench node: end-to-end p50 {r['node_end_to_end']['p50_ms']:.1f} ms vs model {model_p50:.1f} ms: overhead "
         f"{overhead:.2f} ms ({pct(overhead)}), of which the transport floor (a do-nothing rclpy node) is "
-        f"{floor.p50_ms:.2f} ms ({pct(floor.p50_ms)}) and the node's own {own:.2f} ms ({pct(own)}); "
-        f"plain in-callback node {plain.p50_ms:.1f} ms; transport floor to another process "
-        f"{floor_process.p50_ms:.2f} ms ({pct(floor_process.p50_ms)}); "
-        f"conversion+publish {per_frame:.2f} ms/frame -> {path}"
+        f"{floor_p50:.2f} ms ({pct(floor_p50)}) and the node's own {own:.2f} ms ({pct(own)}); "
+        f"plain in-callback node {r['plain_node_end_to_end']['p50_ms']:.1f} ms; transport floor to another process "
+        f"{other_p50:.2f} ms ({pct(other_p50)}); "
+        f"conversion+publish {r['conversion_plus_publish_ms_p50_worst_encoding']:.2f} ms/frame -> {path}"
     )
-    return result
 
 
 def _wait_for_paths(trips: dict[str, _RoundTrip], rgb: npt.NDArray[np.uint8], timeout: float = 30.0) -> None:
@@ -462,10 +547,8 @@ def _wait_for_paths(trips: dict[str, _RoundTrip], rgb: npt.NDArray[np.uint8], ti
             time.sleep(0.1)
 
 
-def _bench_qos() -> Any:
+def _bench_qos() -> QoSProfile:
     """Reliable, depth 5, on every bench topic (one frame in flight: nothing is ever replaced)."""
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-
     return QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 
 

@@ -4,6 +4,9 @@ Decoding (every camera encoding, CompressedImage, typed :class:`MessageError`
 on malformed input) lives in :mod:`thermal_synth_core.imagemsg`, shared with
 offline evaluation; :func:`image_msg` builds rclpy ``sensor_msgs/Image``
 messages from arrays, copying the input header so outputs keep the camera's stamp.
+
+The decoders are importable without ROS 2 (they are tested without it); only the two
+builders import the ROS message packages, when called.
 """
 
 from __future__ import annotations
@@ -68,8 +71,9 @@ def image_msg(image: npt.NDArray[Any], encoding: str, header: Any, frame_id: str
     ``encoding`` is one of mono8, mono16, bgr8, rgb8 and must match the array's
     shape and dtype. The pixel buffer is copied once, in C.
     """
-    from sensor_msgs.msg import Image
-    from std_msgs.msg import Header
+    # ROS 2's message packages: only the builders need them (the decoders work without ROS).
+    from sensor_msgs.msg import Image  # noqa: PLC0415
+    from std_msgs.msg import Header  # noqa: PLC0415
 
     channels, dtype = _OUT_ENCODINGS.get(encoding, (0, np.void))
     if channels == 0:
@@ -101,8 +105,8 @@ def camera_info_msg(camera: CameraModel, header: Any, frame_id: str | None = Non
     Published beside each image with the same header, so image_proc, RViz's Camera
     display and projection code find the image's camera model by stamp.
     """
-    from sensor_msgs.msg import CameraInfo
-    from std_msgs.msg import Header
+    from sensor_msgs.msg import CameraInfo  # noqa: PLC0415 - ROS 2 only where a message is built
+    from std_msgs.msg import Header  # noqa: PLC0415
 
     msg = CameraInfo()
     msg.header = Header(stamp=header.stamp, frame_id=frame_id if frame_id else header.frame_id)

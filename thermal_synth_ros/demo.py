@@ -21,15 +21,26 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.publisher import Publisher
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
+from rclpy.signals import SignalHandlerOptions
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
+from sensor_msgs.msg import Image
 
 from thermal_synth_core.agc import agc_to_uint8
 from thermal_synth_core.align import Alignment
@@ -41,11 +52,14 @@ from thermal_synth_core.imagemsg import stamp_ns, to_mono, to_rgb8
 from thermal_synth_core.infer.colormap import apply_colormap
 from thermal_synth_core.infer.embedded import resolve_model_path
 from thermal_synth_core.modelfile import read_spec
+from thermal_synth_core.sync import pair_nearest
 from thermal_synth_core.ui import console
 from thermal_synth_ros.dds import configure_dds, free_domain_id, stop_child, teardown_watchdog
+from thermal_synth_ros.diagnostics import DiagKey
 from thermal_synth_ros.link import publisher_link
+from thermal_synth_ros.replay import open_bag, replay
 
-__all__ = ["DemoOptions", "DemoResult", "run_demo"]
+__all__ = ["DemoFigures", "DemoOptions", "DemoResult", "DemoSummary", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +76,11 @@ RECORDED = {
 
 #: Header stamp of the frame that primes the pipeline before the drive (never recorded).
 PRIMING_STAMP_NS = 1
+
+
+#: The offline evaluation's figures the summary quotes: "frames", "scored", and per metric
+#: ``model_<metric>`` and ``baseline_<metric>`` (means) and ``winner_<metric>`` (None: no value).
+DemoFigures = dict[str, float | int | str | None]
 
 
 class DemoError(ThermalSynthError):
@@ -95,8 +114,49 @@ class DemoResult:
     frames_synthesised: int = 0
     latency_ms_p50: float = float("nan")
     latency_ms_p95: float = float("nan")
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: DemoFigures = field(default_factory=dict)
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """``demo_summary.json``: what the live run and the offline evaluation measured (fields in file order)."""
+
+    frames_replayed: int
+    frames_synthesised: int
+    priming_frames: int
+    latency_ms_p50: float
+    latency_ms_p95: float
+    recorded_topics: dict[str, int]  # recorded topic -> messages
+    node_diagnostics: dict[str, str]  # the node's last /diagnostics values, keyed by DiagKey
+    ros_domain_id: int
+    metrics: DemoFigures
+    seconds: float
+    model: str
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON object, keys in field order."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DemoSummary:
+        """A summary read back from its JSON object (unknown keys are ignored)."""
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass
+class _LiveRun:
+    """What the live part (node process + replay + recorder) measured."""
+
+    replayed: int
+    synthesised: int
+    priming_frames: int
+    recorded: dict[str, int]
+    latency_ms_p50: float
+    latency_ms_p95: float
+    synthetic: dict[int, npt.NDArray[Any]]  # stamp ns -> the node's thermal/image
+    domain_id: int
+    node_diagnostics: dict[str, str]
 
 
 # -- step 2/3: the live part --------------------------------------------------------------
@@ -106,11 +166,6 @@ class _Recorder:
     """Subscribes to the node's outputs (raw CDR bytes), writes them to a bag, times each frame."""
 
     def __init__(self, node: Any, bag_dir: Path) -> None:
-        from rclpy.qos import QoSProfile, ReliabilityPolicy
-        from rosbags.rosbag2 import StoragePlugin, Writer
-        from rosbags.typesys import Stores, get_typestore
-        from sensor_msgs.msg import Image
-
         self.lock = threading.Lock()
         self.primed = threading.Event()
         self.priming_frames = 0
@@ -130,8 +185,6 @@ class _Recorder:
             for topic in RECORDED
         ]
         self._subs.append(node.create_subscription(Image, RGB_TOPIC, self._on_rgb, QoSProfile(depth=5)))
-        from diagnostic_msgs.msg import DiagnosticArray
-
         self.diagnostics: dict[str, str] = {}
         self._subs.append(node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, qos))
 
@@ -146,8 +199,6 @@ class _Recorder:
             self.rgb_arrival[stamp_ns(msg.header)] = time.monotonic()
 
     def _on_output(self, topic: str, raw: bytes) -> None:
-        from rclpy.serialization import deserialize_message
-
         now = time.monotonic()
         msg = deserialize_message(raw, self._image_cls)
         stamp = stamp_ns(msg.header)
@@ -195,7 +246,7 @@ def _node_process(model: Path, backend: str, env: dict[str, str], log_path: Path
 
 def _prime(
     node: Any, recorder: _Recorder, input_bag: Path, proc: subprocess.Popen[bytes], log_path: Path
-) -> dict[str, Any]:
+) -> dict[str, Publisher[Any]]:
     """Publishers for the drive's topics, used until the node answers on them; returned for the replay.
 
     Discovery can take seconds on a loaded machine and the two sides of a match do not
@@ -205,18 +256,11 @@ def _prime(
     node publishes their comparison: then the whole path works, on exactly the
     publishers the replay goes on to use.
     """
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
-
-    from thermal_synth_ros.replay import open_bag
-
     reader = open_bag(input_bag)
     try:
-        firsts: dict[str, Any] = {}
-        for conn, _, raw in reader.messages(
-            connections=[c for c in reader.connections if c.topic in (RGB_TOPIC, THERMAL_TOPIC)]
-        ):
-            firsts.setdefault(conn.topic, reader.deserialize(raw, conn.msgtype))
+        firsts: dict[str, Any] = {}  # topic -> its first message (rosbags' message classes are untyped)
+        for record in reader.records([RGB_TOPIC, THERMAL_TOPIC]):
+            firsts.setdefault(record.topic, reader.deserialize(record))
             if len(firsts) == 2:
                 break
     finally:
@@ -259,7 +303,7 @@ def _wait(condition: Any, timeout: float, what: str, proc: subprocess.Popen[byte
     raise DemoError(f"timed out after {timeout:.0f} s waiting for {what}; node log: {log_path}")
 
 
-def _live(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, work: Path) -> dict[str, Any]:
+def _live(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, work: Path) -> _LiveRun:
     """Node process + replay + recorder; returns counts and latencies."""
     domain = opts.domain_id if opts.domain_id is not None else free_domain_id(range(120, 201))
     configure_dds()
@@ -287,15 +331,8 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 
 def _live_on_domain(
     opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, work: Path, *, domain: int
-) -> dict[str, Any]:
+) -> _LiveRun:
     """:func:`_live` with the environment in place."""
-    import rclpy
-    from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.signals import SignalHandlerOptions
-
-    from thermal_synth_ros.replay import replay
-
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     node_log = work / "node.log"
 
@@ -340,17 +377,17 @@ def _live_on_domain(
             recorder_node.destroy_node()
             rclpy.try_shutdown(context=context)
     lat = np.asarray(recorder.latencies_ms, dtype=float)
-    return {
-        "replayed": result.published,
-        "synthesised": recorder.counts["/thermal/image"],
-        "priming_frames": recorder.priming_frames,
-        "recorded": dict(recorder.counts),
-        "latency_ms_p50": float(np.percentile(lat, 50)) if lat.size else float("nan"),
-        "latency_ms_p95": float(np.percentile(lat, 95)) if lat.size else float("nan"),
-        "synthetic": recorder.synthetic,
-        "domain_id": domain,
-        "node_diagnostics": dict(recorder.diagnostics),
-    }
+    return _LiveRun(
+        replayed=result.published,
+        synthesised=recorder.counts["/thermal/image"],
+        priming_frames=recorder.priming_frames,
+        recorded=dict(recorder.counts),
+        latency_ms_p50=float(np.percentile(lat, 50)) if lat.size else float("nan"),
+        latency_ms_p95=float(np.percentile(lat, 95)) if lat.size else float("nan"),
+        synthetic=recorder.synthetic,
+        domain_id=domain,
+        node_diagnostics=dict(recorder.diagnostics),
+    )
 
 
 # -- step 5: the contact sheet ------------------------------------------------------------
@@ -373,18 +410,14 @@ def contact_sheet(
     out: Path,
 ) -> Path:
     """RGB | synthetic | real thermal for ``rows`` frames spread over day and night; written atomically."""
-    from thermal_synth_core.sync import pair_nearest
-    from thermal_synth_ros.replay import open_bag
-
     reader = open_bag(input_bag)
     try:
         rgb: dict[int, Any] = {}
         real: dict[int, Any] = {}
         wanted = {RGB_TOPIC: rgb, THERMAL_TOPIC: real}
-        conns = [c for c in reader.connections if c.topic in wanted]
-        for conn, _t, raw in reader.messages(connections=conns):
-            msg = reader.deserialize(raw, conn.msgtype)
-            wanted[conn.topic][stamp_ns(msg.header)] = msg
+        for record in reader.records(list(wanted)):
+            msg = reader.deserialize(record)
+            wanted[record.topic][stamp_ns(msg.header)] = msg
     finally:
         reader.close()
     stamps = sorted(s for s in synthetic if s in rgb)
@@ -444,6 +477,56 @@ def run_demo(opts: DemoOptions) -> DemoResult:
     work.mkdir(exist_ok=True)
 
     console.rule("1/4 synthetic drive")
+    night_windows = _drive(opts, input_bag)
+
+    console.rule("2/4 live: node + replay + recording")
+    live = _live_into(opts, model, input_bag, output_bag, work)
+
+    console.rule("3/4 offline evaluation")
+    metrics = _evaluate(model, input_bag, out / "evaluation", opts.backend)
+
+    console.rule("4/4 contact sheet")
+    alignment = read_spec(model).alignment or Alignment.from_matrix(np.eye(3), opts.rgb_size, opts.rgb_size, "none")
+    sheet = contact_sheet(
+        input_bag,
+        live.synthetic,
+        alignment,
+        night_windows=night_windows,
+        rows=opts.rows,
+        out=out / "contact_sheet.png",
+    )
+    result = DemoResult(
+        out=out,
+        input_bag=input_bag,
+        output_bag=output_bag,
+        report=out / "evaluation" / "report.html",
+        contact_sheet=sheet,
+        frames_replayed=int(live.replayed),
+        frames_synthesised=int(live.synthesised),
+        latency_ms_p50=float(live.latency_ms_p50),
+        latency_ms_p95=float(live.latency_ms_p95),
+        metrics=metrics,
+        seconds=time.monotonic() - started,
+    )
+    summary = DemoSummary(
+        frames_replayed=result.frames_replayed,
+        frames_synthesised=result.frames_synthesised,
+        priming_frames=live.priming_frames,
+        latency_ms_p50=result.latency_ms_p50,
+        latency_ms_p95=result.latency_ms_p95,
+        recorded_topics=live.recorded,
+        node_diagnostics=live.node_diagnostics,
+        ros_domain_id=live.domain_id,
+        metrics=metrics,
+        seconds=result.seconds,
+        model=str(model),
+    )
+    atomic_write_json(out / "demo_summary.json", summary.to_json())
+    return result
+
+
+def _drive(opts: DemoOptions, input_bag: Path) -> list[tuple[int, int]]:
+    """Step 1: the synthetic drive into ``input_bag``; returns its night segments (start, end) in stamp ns."""
     if input_bag.exists():
         shutil.rmtree(input_bag)
     synth = generate(
@@ -456,8 +539,12 @@ def run_demo(opts: DemoOptions) -> DemoResult:
         (start_ns + int(s["start_s"] * 1e9), start_ns + int(s["end_s"] * 1e9)) for s in info["segments"] if s["night"]
     ]
     console.print(f"  {synth.rgb_frames} RGB + {synth.thermal_frames} thermal frames -> {input_bag}")
+    return night_windows
 
-    console.rule("2/4 live: node + replay + recording")
+
+def _live_into(opts: DemoOptions, model: Path, input_bag: Path, output_bag: Path, work: Path) -> _LiveRun:
+    """Step 2: the live run, its recording moved to ``output_bag`` only once complete."""
+    out = output_bag.parent
     # Recorded into a hidden folder first: a killed demo leaves nothing that looks finished.
     partial = Path(tempfile.mkdtemp(prefix=".node_output.partial-", dir=out))
     try:
@@ -467,60 +554,17 @@ def run_demo(opts: DemoOptions) -> DemoResult:
         (partial / output_bag.name).rename(output_bag)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    diag = live["node_diagnostics"]
+    diag = live.node_diagnostics
     console.print(
-        f"  replayed {live['replayed']} messages; node received {diag.get('frames received', '?')} RGB frames, "
-        f"published {live['synthesised']} synthetic frames, dropped "
-        f"{diag.get('frames dropped (a newer frame arrived)', '?')} for newer ones "
-        f"(end-to-end latency p50 {live['latency_ms_p50']:.1f} ms) -> {output_bag}"
+        f"  replayed {live.replayed} messages; node received {diag.get(DiagKey.RECEIVED, '?')} RGB frames, "
+        f"published {live.synthesised} synthetic frames, dropped "
+        f"{diag.get(DiagKey.DROPPED, '?')} for newer ones "
+        f"(end-to-end latency p50 {live.latency_ms_p50:.1f} ms) -> {output_bag}"
     )
-
-    console.rule("3/4 offline evaluation")
-    metrics = _evaluate(model, input_bag, out / "evaluation", opts.backend)
-
-    console.rule("4/4 contact sheet")
-    alignment = read_spec(model).alignment or Alignment.from_matrix(np.eye(3), opts.rgb_size, opts.rgb_size, "none")
-    sheet = contact_sheet(
-        input_bag,
-        live["synthetic"],
-        alignment,
-        night_windows=night_windows,
-        rows=opts.rows,
-        out=out / "contact_sheet.png",
-    )
-    result = DemoResult(
-        out=out,
-        input_bag=input_bag,
-        output_bag=output_bag,
-        report=out / "evaluation" / "report.html",
-        contact_sheet=sheet,
-        frames_replayed=int(live["replayed"]),
-        frames_synthesised=int(live["synthesised"]),
-        latency_ms_p50=float(live["latency_ms_p50"]),
-        latency_ms_p95=float(live["latency_ms_p95"]),
-        metrics=metrics,
-        seconds=time.monotonic() - started,
-    )
-    atomic_write_json(
-        out / "demo_summary.json",
-        {
-            "frames_replayed": result.frames_replayed,
-            "frames_synthesised": result.frames_synthesised,
-            "priming_frames": live["priming_frames"],
-            "latency_ms_p50": result.latency_ms_p50,
-            "latency_ms_p95": result.latency_ms_p95,
-            "recorded_topics": live["recorded"],
-            "node_diagnostics": live["node_diagnostics"],
-            "ros_domain_id": live["domain_id"],
-            "metrics": metrics,
-            "seconds": result.seconds,
-            "model": str(model),
-        },
-    )
-    return result
+    return live
 
 
-def _evaluate(model: Path, bag: Path, out: Path, backend: str) -> dict[str, Any]:
+def _evaluate(model: Path, bag: Path, out: Path, backend: str) -> DemoFigures:
     """``thermal-synth evaluate`` on the input drive into ``out``; the figures the demo summary quotes."""
     result = evaluate(
         EvalOptions(bag=bag, rgb_topic=RGB_TOPIC, thermal_topic=THERMAL_TOPIC, out=out, model=model, backend=backend)
@@ -529,7 +573,7 @@ def _evaluate(model: Path, bag: Path, out: Path, backend: str) -> dict[str, Any]
         raise DemoError(f"offline evaluation stopped early: {result.error}")
     if result.scored == 0:
         raise DemoError(f"offline evaluation paired no RGB frame with real thermal; see {out / 'metrics.json'}")
-    figures: dict[str, Any] = {"frames": result.frames, "scored": result.scored}
+    figures: DemoFigures = {"frames": result.frames, "scored": result.scored}
     for key, entry in result.aggregate.items():
         if not isinstance(entry, dict) or "model" not in entry:
             continue

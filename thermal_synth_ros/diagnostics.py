@@ -5,6 +5,12 @@ keeps the counters, rates, latency percentiles and running metrics itself
 (thread-safe: the subscription callbacks and the worker update it at once), and
 :func:`diagnostic_array` turns one :meth:`FrameStats.report` into a
 ``diagnostic_msgs/DiagnosticArray`` that ``rqt_runtime_monitor`` and Foxglove show.
+
+:class:`DiagKey` is the one table of the keys of those values: the node writes
+them and soak, demo, the benchmarks and the tests read them through it, so a
+label's wording lives in one place. Everything here but :func:`diagnostic_array`
+is importable without ROS 2 (the statistics are tested, and the keys read, on
+machines without it).
 """
 
 from __future__ import annotations
@@ -13,25 +19,76 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["LEVEL_ERROR", "LEVEL_OK", "LEVEL_WARN", "FrameStats", "Report", "diagnostic_array"]
+__all__ = ["LEVEL_ERROR", "LEVEL_OK", "LEVEL_WARN", "DiagKey", "FrameStats", "Report", "diagnostic_array"]
 
 LEVEL_OK, LEVEL_WARN, LEVEL_ERROR = 0, 1, 2
 
-_COUNTERS = (
-    "received",  # RGB frames that arrived
-    "published",  # synthetic thermal frames published
-    "dropped",  # RGB frames replaced by a newer one before the worker took them
-    "rejected",  # RGB frames that could not be decoded (bad encoding, size, data)
-    "failed",  # frames on which the model raised
-    "real_received",  # real thermal frames that arrived
-    "real_rejected",  # real thermal frames that could not be decoded
-    "paired",  # synthetic frames that found a real thermal frame within sync_slop
-    "info_rejected",  # CameraInfo messages that could not describe the frames (ignored)
-)
+
+class DiagKey:
+    """The keys of the node's ``/diagnostics`` values, in the order it publishes them.
+
+    The strings are what monitors show (and what recorded bags hold): change one here and
+    every writer and reader follows. Use the names, never the strings.
+    """
+
+    # Rates and timings over the report period / window.
+    INPUT_RATE: Final = "input rate (Hz)"
+    OUTPUT_RATE: Final = "output rate (Hz)"
+    REAL_RATE: Final = "real thermal rate (Hz)"
+    LATENCY_P50: Final = "latency p50 (ms)"
+    LATENCY_P95: Final = "latency p95 (ms)"
+    MODEL_TIME_P50: Final = "model time p50 (ms)"
+    # Counters since the node started (one per name of FrameStats.counts()).
+    RECEIVED: Final = "frames received"
+    PUBLISHED: Final = "frames published"
+    DROPPED: Final = "frames dropped (a newer frame arrived)"
+    REJECTED: Final = "frames rejected (bad input)"
+    FAILED: Final = "model failures"
+    REAL_RECEIVED: Final = "real thermal received"
+    REAL_REJECTED: Final = "real thermal rejected"
+    PAIRED: Final = "frames paired with real thermal"
+    INFO_REJECTED: Final = "camera_info rejected"
+    # What the node runs (its ``info``), after the counters.
+    BACKEND: Final = "backend"
+    MODEL: Final = "model"
+    ARCHITECTURE: Final = "architecture"
+    OUTPUT: Final = "output"
+    VIEW: Final = "view"
+    OUTPUT_CAMERA_INFO: Final = "output camera_info"
+    INPUT_TOPIC: Final = "input topic"
+    COLORMAP: Final = "colormap"
+    INPUT_LINK: Final = "input link"
+    INPUT_PUBLISHERS: Final = "input publishers (matched/visible)"
+    REAL_LINK: Final = "real thermal link"
+    TRANSPORTS: Final = "transports"
+    # Present only when there is something to say.
+    L1: Final = "L1 vs real thermal (AGC, running)"
+    SSIM: Final = "SSIM vs real thermal (AGC, running)"
+    LAST_PROBLEM: Final = "last problem"
+    INPUT_PROBLEM: Final = "input problem"
+
+    @staticmethod
+    def input_problem(index: int) -> str:
+        """The key of the ``index``-th input problem (0: :attr:`INPUT_PROBLEM`, then "input problem 2", ...)."""
+        return DiagKey.INPUT_PROBLEM if index == 0 else f"{DiagKey.INPUT_PROBLEM} {index + 1}"
+
+
+#: FrameStats' counter names and the /diagnostics key each one is published under, in that order.
+_COUNTERS: Final = {
+    "received": DiagKey.RECEIVED,  # RGB frames that arrived
+    "published": DiagKey.PUBLISHED,  # synthetic thermal frames published
+    "dropped": DiagKey.DROPPED,  # RGB frames replaced by a newer one before the worker took them
+    "rejected": DiagKey.REJECTED,  # RGB frames that could not be decoded (bad encoding, size, data)
+    "failed": DiagKey.FAILED,  # frames on which the model raised
+    "real_received": DiagKey.REAL_RECEIVED,  # real thermal frames that arrived
+    "real_rejected": DiagKey.REAL_REJECTED,  # real thermal frames that could not be decoded
+    "paired": DiagKey.PAIRED,  # synthetic frames that found a real thermal frame within sync_slop
+    "info_rejected": DiagKey.INFO_REJECTED,  # CameraInfo messages that could not describe the frames (ignored)
+}
 
 
 @dataclass
@@ -97,6 +154,8 @@ class FrameStats:
     def report(self, info: dict[str, str], link_problems: list[str] | None = None) -> Report:
         """Rates since the previous report, percentiles, counters and ``info`` (backend, model, ...).
 
+        ``info`` is keyed by :class:`DiagKey` names too (:attr:`DiagKey.BACKEND`, ...).
+
         ``link_problems`` (from :class:`~thermal_synth_ros.link.LinkMonitor`) make the level WARN, the
         first one the message, all of them the "input problem" values.
         """
@@ -116,31 +175,23 @@ class FrameStats:
             return f"{np.percentile(a, q):.1f}" if a.size else "n/a"
 
         values = {
-            "input rate (Hz)": f"{delta['received'] / period:.1f}",
-            "output rate (Hz)": f"{delta['published'] / period:.1f}",
-            "real thermal rate (Hz)": f"{delta['real_received'] / period:.1f}",
-            "latency p50 (ms)": pct(lat, 50),
-            "latency p95 (ms)": pct(lat, 95),
-            "model time p50 (ms)": pct(model, 50),
-            "frames received": str(counts["received"]),
-            "frames published": str(counts["published"]),
-            "frames dropped (a newer frame arrived)": str(counts["dropped"]),
-            "frames rejected (bad input)": str(counts["rejected"]),
-            "model failures": str(counts["failed"]),
-            "real thermal received": str(counts["real_received"]),
-            "real thermal rejected": str(counts["real_rejected"]),
-            "frames paired with real thermal": str(counts["paired"]),
-            "camera_info rejected": str(counts["info_rejected"]),
+            DiagKey.INPUT_RATE: f"{delta['received'] / period:.1f}",
+            DiagKey.OUTPUT_RATE: f"{delta['published'] / period:.1f}",
+            DiagKey.REAL_RATE: f"{delta['real_received'] / period:.1f}",
+            DiagKey.LATENCY_P50: pct(lat, 50),
+            DiagKey.LATENCY_P95: pct(lat, 95),
+            DiagKey.MODEL_TIME_P50: pct(model, 50),
+            **{key: str(counts[name]) for name, key in _COUNTERS.items()},
             **info,
         }
         if l1.size:
-            values["L1 vs real thermal (AGC, running)"] = f"{l1.mean():.4f}"
+            values[DiagKey.L1] = f"{l1.mean():.4f}"
         if ssim.size:
-            values["SSIM vs real thermal (AGC, running)"] = f"{ssim.mean():.4f}"
+            values[DiagKey.SSIM] = f"{ssim.mean():.4f}"
         if last_error:
-            values["last problem"] = last_error
+            values[DiagKey.LAST_PROBLEM] = last_error
         for i, problem in enumerate(link_problems or []):
-            values["input problem" if i == 0 else f"input problem {i + 1}"] = problem
+            values[DiagKey.input_problem(i)] = problem
 
         problems = delta["rejected"] + delta["failed"] + delta["real_rejected"] + delta["info_rejected"]
         if delta["failed"] and not delta["published"]:
@@ -165,7 +216,8 @@ class FrameStats:
 
 def diagnostic_array(report: Report, *, name: str, hardware_id: str, stamp: Any) -> Any:
     """A ``diagnostic_msgs/DiagnosticArray`` with one status built from ``report``."""
-    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+    # diagnostic_msgs comes with ROS 2: only this function needs it (the rest is used without ROS).
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue  # noqa: PLC0415
 
     status = DiagnosticStatus(
         level=bytes([report.level]),

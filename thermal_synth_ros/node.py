@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.event_handler import PublisherEventCallbacks, SubscriptionEventCallbacks
 from rclpy.exceptions import ParameterException
@@ -68,7 +69,7 @@ from thermal_synth_ros.conversions import (
     to_mono,
 )
 from thermal_synth_ros.dds import configure_dds, describe_transports, teardown_watchdog, transport_warning
-from thermal_synth_ros.diagnostics import FrameStats, diagnostic_array
+from thermal_synth_ros.diagnostics import DiagKey, FrameStats, diagnostic_array
 from thermal_synth_ros.latest import LatestSlot
 from thermal_synth_ros.link import LinkMonitor, LinkStatus
 from thermal_synth_ros.model import Colorizer, ModelParams, ThermalModel, load_colorizer, load_thermal_model
@@ -87,6 +88,8 @@ LOG_THROTTLE_S = 5.0
 _SPECS: dict[str, ParamSpec] = {s.name: s for s in PARAMETERS}
 
 ModelLoader = Callable[[ModelParams], ThermalModel]
+#: Parameter values by name: free-form, each value has the type of its ParamSpec's default.
+_ParamValues = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,26 @@ class ThermalSynthNode(Node):
     # ------------------------------------------------------------------ set-up
 
     def _setup(self, model_loader: ModelLoader, colorizer: Colorizer | None) -> None:
+        p = self._read_parameters()
+        self._load_model(model_loader, colorizer)
+        self._init_state()
+        self._create_endpoints(p)
+        self._create_links()
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+        self._diag_timer = self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
+
+        self._worker = threading.Thread(target=self._run_worker, name="thermal_synth_worker", daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f"ready: {self._sub_rgb.topic_name} -> {self._pub_thermal.topic_name} + {self._pub_info.topic_name} "
+            f"({self._model.output_encoding}, view {self._model_params.view}, backend {self._model.backend_name}, "
+            f"ROS_DOMAIN_ID={self.context.get_domain_id()}, {self._links['rgb'].transports}; "
+            f"an input quiet for {self._live.stall_timeout:g} s is reported)"
+        )
+
+    def _read_parameters(self) -> _ParamValues:
+        """Declare every parameter and validate its value; sets the model parameters and live settings."""
         for spec in PARAMETERS:
             try:
                 self.declare_parameter(spec.name, spec.default, descriptor(spec))
@@ -191,7 +214,10 @@ class ThermalSynthNode(Node):
             thermal_frame_id=p["thermal_frame_id"],
             stall_timeout=p["stall_timeout"],
         )
+        return p
 
+    def _load_model(self, model_loader: ModelLoader, colorizer: Colorizer | None) -> None:
+        """Load the model (and the colorizer) the parameters name; refuse one the node cannot publish."""
         self.get_logger().info(f"loading {self._model_params.describe()} (backend {self._model_params.backend})")
         self._model = model_loader(self._model_params)
         if self._model.output_encoding not in ("mono8", "mono16"):
@@ -199,6 +225,8 @@ class ThermalSynthNode(Node):
         self._colorize = colorizer if colorizer is not None else load_colorizer()
         self._check_colormap(self._live.colormap)
 
+    def _init_state(self) -> None:
+        """The statistics, the frame buffers and the latest camera models (none yet)."""
         self._stats = FrameStats()
         self._slot: LatestSlot[_Rgb] = LatestSlot()
         self._real: StampBuffer[_Real] = StampBuffer(REAL_BUFFER)
@@ -210,6 +238,8 @@ class ThermalSynthNode(Node):
         self._plan: ViewPlan | None = None
         self._info_source = "none yet"
 
+    def _create_endpoints(self, p: _ParamValues) -> None:
+        """The publishers and subscriptions, with the QoS of parameters ``p``."""
         in_qos = qos.profile(p["input_qos.reliability"], p["input_qos.depth"], what="input_qos")
         out_qos = qos.profile(p["output_qos.reliability"], p["output_qos.depth"], what="output_qos")
         # QoS mismatches are reported by handlers of our own, only where a user can meet them: each
@@ -226,8 +256,6 @@ class ThermalSynthNode(Node):
         self._pub_comparison = self.create_publisher(Image, "thermal/comparison", out_qos, event_callbacks=quiet)
         self._pub_agc = self.create_publisher(Image, "real_thermal/image_agc", out_qos, event_callbacks=quiet)
         # /diagnostics is absolute on purpose: monitors listen there whatever the namespace.
-        from diagnostic_msgs.msg import DiagnosticArray
-
         self._pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10, event_callbacks=quiet)
         rgb_type, rgb_topic = (CompressedImage, "rgb/image/compressed") if self._compressed else (Image, "rgb/image")
         self._sub_rgb = self.create_subscription(
@@ -244,6 +272,8 @@ class ThermalSynthNode(Node):
             CameraInfo, "real_thermal/camera_info", self._on_real_info, in_qos, event_callbacks=quiet_in
         )
 
+    def _create_links(self) -> None:
+        """A link monitor per input, on this process's DDS transports (a transport warning is reported)."""
         transports = describe_transports()
         domain = self.context.get_domain_id()
         warning = transport_warning()
@@ -261,18 +291,6 @@ class ThermalSynthNode(Node):
             for key, sub in (("rgb", self._sub_rgb), ("real", self._sub_real))
         }
         self._link_states = {"rgb": "waiting", "real": "waiting"}
-
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
-        self._diag_timer = self.create_timer(p["diagnostics_period"], self._publish_diagnostics)
-
-        self._worker = threading.Thread(target=self._run_worker, name="thermal_synth_worker", daemon=True)
-        self._worker.start()
-        self.get_logger().info(
-            f"ready: {self._sub_rgb.topic_name} -> {self._pub_thermal.topic_name} + {self._pub_info.topic_name} "
-            f"({self._model.output_encoding}, view {self._model_params.view}, backend {self._model.backend_name}, "
-            f"ROS_DOMAIN_ID={domain}, {transports}; an input quiet for {self._live.stall_timeout:g} s is reported)"
-        )
 
     def _in_events(self, relative_topic: str) -> SubscriptionEventCallbacks:
         """An input's QoS mismatch report (a publisher offering less than input_qos asks for)."""
@@ -442,24 +460,24 @@ class ThermalSynthNode(Node):
         plan = self._plan
         size = "(no frame yet)" if plan is None else f"{plan.output_size[0]}x{plan.output_size[1]}"
         info = {
-            "backend": self._model.backend_name,
-            "model": self._model_params.describe(),
-            "architecture": str(getattr(self._model.spec, "arch", "unknown")),
-            "output": f"{self._output_encoding(self._live)} {size}",
-            "view": f"{self._model_params.view} (no frame yet)" if plan is None else _view_line(plan),
-            "output camera_info": self._info_source,
-            "input topic": self._sub_rgb.topic_name,
-            "colormap": self._live.colormap,
-            "input link": rgb_link.state,
-            "input publishers (matched/visible)": f"{rgb_link.matched}/{rgb_link.visible}",
-            "real thermal link": real_link.state,
-            "transports": self._links["rgb"].transports,
+            DiagKey.BACKEND: self._model.backend_name,
+            DiagKey.MODEL: self._model_params.describe(),
+            DiagKey.ARCHITECTURE: str(getattr(self._model.spec, "arch", "unknown")),
+            DiagKey.OUTPUT: f"{self._output_encoding(self._live)} {size}",
+            DiagKey.VIEW: f"{self._model_params.view} (no frame yet)" if plan is None else _view_line(plan),
+            DiagKey.OUTPUT_CAMERA_INFO: self._info_source,
+            DiagKey.INPUT_TOPIC: self._sub_rgb.topic_name,
+            DiagKey.COLORMAP: self._live.colormap,
+            DiagKey.INPUT_LINK: rgb_link.state,
+            DiagKey.INPUT_PUBLISHERS: f"{rgb_link.matched}/{rgb_link.visible}",
+            DiagKey.REAL_LINK: real_link.state,
+            DiagKey.TRANSPORTS: self._links["rgb"].transports,
         }
         report = self._stats.report(info, link_problems=[s.problem for s in (rgb_link, real_link) if s.problem])
         message = diagnostic_array(
             report,
             name=f"{self.get_name()}: synthetic thermal camera",
-            hardware_id=f"{info['architecture']} on {info['backend']}",
+            hardware_id=f"{info[DiagKey.ARCHITECTURE]} on {info[DiagKey.BACKEND]}",
             stamp=self.get_clock().now().to_msg(),
         )
         self._pub_diag.publish(message)
@@ -590,16 +608,13 @@ class ThermalSynthNode(Node):
             self._pub_agc.publish(image_msg(real_agc, s.encoding, real.header, None))
             self._last_agc_stamp = real_stamp
 
-        h, w = s.thermal.shape
+        h = s.thermal.shape[0]
         score = ""
         if want_metrics:
             self._last_metrics = now
-            target = real_norm
-            if target.shape != s.thermal.shape:
-                target = np.asarray(cv2.resize(real_norm, (w, h), interpolation=cv2.INTER_AREA), np.float32)
-            synth_norm = agc_normalize(s.thermal)
-            l1 = metrics.l1(synth_norm, target)
-            ssim = metrics.ssim(synth_norm, target) if min(h, w) >= 11 else None
+            # As evaluate scores (same functions): the synthetic frame on the real frame's grid, both AGC'd.
+            real_h, real_w = real_norm.shape[:2]
+            l1, ssim = metrics.l1_ssim(metrics.normalised_at(s.thermal, (real_w, real_h)), real_norm)
             self._stats.metrics(l1, ssim)
             score = f"L1 {l1:.3f}" + (f"  SSIM {ssim:.3f}" if ssim is not None else "")
 

@@ -35,17 +35,33 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
+import cv2
 import numpy as np
 import numpy.typing as npt
+import rclpy
+import torch
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 
 from thermal_synth_core.bench import environment
+from thermal_synth_core.data.imageio import read_rgb, read_thermal
+from thermal_synth_core.data.synth import SynthOptions, generate
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.fileio import atomic_path, atomic_write_json
+from thermal_synth_core.infer.embedded import default_model_path
+from thermal_synth_core.infer.imaging import model_alignment
+from thermal_synth_core.modelfile import ModelSpec, read_spec, save_model
+from thermal_synth_core.models import build_generator
 from thermal_synth_core.ui import progress, summary
+from thermal_synth_ros.conversions import image_msg
 from thermal_synth_ros.dds import (
     configure_dds,
     describe_transports,
@@ -53,9 +69,10 @@ from thermal_synth_ros.dds import (
     stop_child,
     teardown_watchdog,
 )
+from thermal_synth_ros.diagnostics import DiagKey
 from thermal_synth_ros.link import publisher_link
 
-__all__ = ["SoakOptions", "main", "run_soak"]
+__all__ = ["SoakOptions", "SoakResult", "SoakSample", "SoakSummary", "main", "run_soak"]
 
 log = logging.getLogger(__name__)
 
@@ -108,19 +125,12 @@ class _Counters:
 
 def _model_file(opts: SoakOptions, workdir: Path) -> tuple[Path, str]:
     """The model to soak: ``--model``, else the embedded default, else a fast_unet built here."""
-    from thermal_synth_core.infer.embedded import default_model_path
-
     if opts.model:
         return Path(opts.model).expanduser(), f"model file {opts.model}"
     if default_model_path().is_file():
         return default_model_path(), "embedded default model"
-    import torch
-
-    from thermal_synth_core.modelfile import ModelSpec, save_model
-    from thermal_synth_core.models import build_generator
-
     torch.manual_seed(0)
-    arch_kwargs: dict[str, Any] = {"ngf": 16, "norm": "instance"}
+    arch_kwargs: dict[str, Any] = {"ngf": 16, "norm": "instance"}  # free-form: the architecture's keywords
     net = build_generator("fast_unet", init_type="xavier", **arch_kwargs)
     spec = ModelSpec(
         arch="fast_unet",
@@ -138,9 +148,6 @@ def _rgb_size(opts: SoakOptions, model: Path) -> tuple[int, int]:
     if opts.size != "auto":
         w, _, h = opts.size.lower().partition("x")
         return int(w), int(h)
-    from thermal_synth_core.infer.imaging import model_alignment
-    from thermal_synth_core.modelfile import read_spec
-
     alignment = model_alignment(read_spec(model))
     if alignment.covers((640, 512)):
         return 640, 512
@@ -150,11 +157,6 @@ def _rgb_size(opts: SoakOptions, model: Path) -> tuple[int, int]:
 
 def _scenes(size: tuple[int, int], workdir: Path) -> tuple[list[npt.NDArray[np.uint8]], list[npt.NDArray[np.uint16]]]:
     """Synthetic street scenes: RGB at ``size`` and raw 16-bit thermal at 640x512."""
-    import cv2
-
-    from thermal_synth_core.data.imageio import read_rgb, read_thermal
-    from thermal_synth_core.data.synth import SynthOptions, generate
-
     out = workdir / "scenes"
     generate(out, SynthOptions(layout="pairs", n=SCENES, seed=11, thermal_size=(640, 512), night_fraction=0.4))
     rgbs, thermals = [], []
@@ -170,10 +172,6 @@ def _scenes(size: tuple[int, int], workdir: Path) -> tuple[list[npt.NDArray[np.u
 
 def _image(pixels: npt.NDArray[Any], encoding: str, frame_id: str) -> Any:
     """A message built once and re-stamped for every publish (no per-frame copy on the camera side)."""
-    from std_msgs.msg import Header
-
-    from thermal_synth_ros.conversions import image_msg
-
     return image_msg(pixels, encoding, Header(), frame_id)
 
 
@@ -222,7 +220,8 @@ def _link_report(node: Any, cams: _Cameras) -> str:
     with cams.counters.lock:
         diag = dict(cams.counters.diagnostics)
     node_view = (
-        f"the node says input link {diag.get('input link', '?')}: {diag.get('input problem', 'no problem reported')}"
+        f"the node says input link {diag.get(DiagKey.INPUT_LINK, '?')}: "
+        f"{diag.get(DiagKey.INPUT_PROBLEM, 'no problem reported')}"
         if diag
         else "no /diagnostics from the node yet"
     )
@@ -245,10 +244,6 @@ class _Cameras:
     """Publishes RGB (and real thermal) at fixed rates, collects outputs and diagnostics."""
 
     def __init__(self, node: Any, opts: SoakOptions, rgbs: list[Any], thermals: list[Any]) -> None:
-        from diagnostic_msgs.msg import DiagnosticArray
-        from rclpy.qos import QoSProfile, ReliabilityPolicy
-        from sensor_msgs.msg import Image
-
         self.opts = opts
         self.counters = _Counters()
         self.rgbs, self.thermals = rgbs, thermals
@@ -319,15 +314,155 @@ class _Cameras:
                 del self.counters.sent[k]
 
 
+# -- the documents ------------------------------------------------------------------------------
+
+
+class SoakSample(TypedDict):
+    """One per-second sample: the node's RSS and CPU time, what went each way, the node's counters."""
+
+    t: float
+    rss_mib: float
+    cpu_s: float
+    sent: int
+    outputs: int
+    thermal_sent: int
+    comparisons: int
+    latency_ms_p50: float | None
+    latency_ms_max: float | None
+    node: dict[str, str]  # the /diagnostics values of _DIAG_KEYS the node has reported
+
+
+class _Totals(TypedDict):
+    sent: int
+    outputs: int
+    thermal_sent: int
+    comparisons: int
+
+
+class RssFigures(TypedDict):
+    """The node's resident memory (MiB); start/end are medians of the first and last samples after warm-up."""
+
+    first: float | None
+    start: float
+    end: float
+    window_samples: int
+    max: float | None
+    growth_after_warmup: float
+    slope_after_warmup_mib_per_min: float
+
+
+class LatencyFigures(TypedDict):
+    """End-to-end latency percentiles (ms) after warm-up, and two including it."""
+
+    p50: float | None
+    p90: float | None
+    p99: float | None
+    max: float | None
+    frames: int
+    p50_incl_warmup: float | None
+    p99_incl_warmup: float | None
+
+
+class RateFigures(TypedDict):
+    """Messages per second over the run, each way."""
+
+    rgb_sent: float | None
+    thermal_sent: float | None
+    thermal_image_out: float | None
+    comparison_out: float | None
+
+
+class DropFigures(TypedDict):
+    """Frames sent, received, synthesised and replaced by newer ones."""
+
+    rgb_sent: int
+    node_received_total: int
+    outputs: int
+    not_synthesised: int
+    replaced_by_newer_total: int
+    note: str
+
+
+class ErrorFigures(TypedDict):
+    """Every kind of error the soak counts, and their total."""
+
+    rejected_frames: int
+    model_failures: int
+    real_thermal_rejected: int
+    log_error_lines: int
+    node_died: bool
+    node_exit_code: int | None
+    node_needed_sigkill: bool
+    first_log_errors: list[str]
+    total: int
+
+
+#: The verdict against the bounds ("pass" is a keyword, hence the functional form).
+Verdict = TypedDict("Verdict", {"rss_bound_mib": float, "rss_ok": bool, "errors_ok": bool, "pass": bool})
+
+
+class SoakSetup(TypedDict):
+    """What ran: the options (paths as text; ``model`` says which model) and what the run chose."""
+
+    duration: float
+    warmup: float
+    rate: float
+    thermal_rate: float
+    size: str
+    model: str
+    backend: str
+    out: str
+    name: str
+    domain_id: int | None
+    sample_period: float
+    view: bool
+    rss_bound_mib: float
+    rgb_size: list[int]
+    thermal_size: list[int]
+    ros_domain_id: int
+    dds_transports: str
+    first_output_after_s: float
+
+
+class SoakSummary(TypedDict):
+    """The figures of a soak (``OUT/NAME.json`` holds them after ``benchmark`` and ``environment``)."""
+
+    duration_s: float
+    warmup_s: float
+    rss_mib: RssFigures
+    latency_ms: LatencyFigures
+    rates_hz: RateFigures
+    drops: DropFigures
+    node_counters: dict[str, str]  # the node's last /diagnostics values of _DIAG_KEYS
+    errors: ErrorFigures
+    verdict: Verdict
+
+
+class SoakResult(SoakSummary):
+    """:class:`SoakSummary` and the setup it ran with: what :func:`run_soak` returns."""
+
+    setup: SoakSetup
+
+
+@dataclass
+class _Drive:
+    """What the camera side recorded between the node's first output and its stop."""
+
+    ready_after: float
+    samples: list[SoakSample]
+    latencies: list[tuple[float, float]]  # (seconds since measuring began, latency s)
+    totals: _Totals
+    diag: dict[str, str]
+    exit_code: int | None
+    killed: bool
+    node_died: bool
+
+
 # -- the run ------------------------------------------------------------------------------------
 
 
-def run_soak(opts: SoakOptions) -> dict[str, Any]:
+def run_soak(opts: SoakOptions) -> SoakResult:
     """Run the soak described by ``opts``; writes ``OUT/NAME.json`` and ``.png``; returns the result."""
-    import rclpy
-    from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
-
     if opts.duration <= 0 or opts.rate <= 0:
         raise ThermalSynthError("--duration and --rate must be positive")
     configure_dds()
@@ -342,140 +477,177 @@ def run_soak(opts: SoakOptions) -> dict[str, Any]:
         rgb_frames, thermal_frames = _scenes(size, workdir)
         log_path = workdir / "node.log"
         node_proc = _start_node(model, opts.backend, env, log_path)
-
-        context = Context()
-        rclpy.init(context=context, domain_id=domain)
-        node = rclpy.create_node("thermal_synth_soak", context=context)
-        cams = _Cameras(
-            node,
-            opts,
-            [_image(f, "rgb8", "camera") for f in rgb_frames],
-            [_image(f, "mono16", "flir") for f in thermal_frames],
-        )
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        spin = threading.Thread(target=executor.spin, name="soak_spin", daemon=True)
-        spin.start()
-        cams.thread.start()
-        samples: list[dict[str, Any]] = []
-        node_died = False
-        try:
-            cams.publishing.set()
-            ready_deadline = time.monotonic() + READY_TIMEOUT_S
-            next_report = time.monotonic() + STALL_REPORT_S
-            while cams.counters.outputs == 0:
-                if node_proc.poll() is not None:
-                    raise ThermalSynthError(
-                        f"the node exited with {node_proc.returncode} before its first output:\n"
-                        + log_path.read_text(errors="replace")[-3000:]
-                    )
-                if time.monotonic() > ready_deadline:
-                    raise ThermalSynthError(
-                        f"no thermal/image output within {READY_TIMEOUT_S:.0f} s; {_link_report(node, cams)}; "
-                        f"node log:\n" + log_path.read_text(errors="replace")[-3000:]
-                    )
-                if time.monotonic() > next_report:
-                    next_report += STALL_REPORT_S
-                    log.warning("no thermal/image output yet: %s", _link_report(node, cams))
-                time.sleep(0.1)
-            ready_after = READY_TIMEOUT_S - (ready_deadline - time.monotonic())
-            with cams.counters.lock:  # measure from the first output on
-                cams.counters.latencies.clear()
-                base = (cams.counters.sent_total, cams.counters.outputs, cams.counters.thermal_sent)
-            t0 = time.monotonic()
-            cpu0 = _cpu_seconds(node_proc.pid)
-            n_samples = max(1, round(opts.duration / opts.sample_period))
-            last_outputs, last_output_time = cams.counters.outputs, time.monotonic()
-            for k in progress(range(n_samples), total=n_samples, desc="soak", unit="sample"):
-                time.sleep(max(0.0, t0 + (k + 1) * opts.sample_period - time.monotonic()))
-                if node_proc.poll() is not None:
-                    node_died = True
-                    break
-                now = time.monotonic()
-                if cams.counters.outputs != last_outputs:
-                    last_outputs, last_output_time = cams.counters.outputs, now
-                elif now - last_output_time >= STALL_REPORT_S:  # outputs stopped mid-run: say why, once a period
-                    quiet = now - last_output_time
-                    log.warning("no thermal/image output for %.0f s: %s", quiet, _link_report(node, cams))
-                    last_output_time = now
-                cams.forget_unanswered(now - 5.0)
-                with cams.counters.lock:
-                    diag = dict(cams.counters.diagnostics)
-                    recent = [lat for t, lat in cams.counters.latencies if t > now - opts.sample_period]
-                    samples.append(
-                        {
-                            "t": round(now - t0, 2),
-                            "rss_mib": round(_rss_mib(node_proc.pid), 2),
-                            "cpu_s": round(_cpu_seconds(node_proc.pid) - cpu0, 2),
-                            "sent": cams.counters.sent_total - base[0],
-                            "outputs": cams.counters.outputs - base[1],
-                            "thermal_sent": cams.counters.thermal_sent - base[2],
-                            "comparisons": cams.counters.comparisons,
-                            "latency_ms_p50": _pct(recent, 50),
-                            "latency_ms_max": round(max(recent) * 1000, 1) if recent else None,
-                            "node": {k: diag[k] for k in _DIAG_KEYS if k in diag},
-                        }
-                    )
-            cams.publishing.clear()
-            time.sleep(1.5)  # the last outputs and one more /diagnostics
-            with cams.counters.lock:
-                latencies = list(cams.counters.latencies)
-                final_diag = dict(cams.counters.diagnostics)
-                totals = {
-                    "sent": cams.counters.sent_total - base[0],
-                    "outputs": cams.counters.outputs - base[1],
-                    "thermal_sent": cams.counters.thermal_sent - base[2],
-                    "comparisons": cams.counters.comparisons,
-                }
-        finally:
-            cams.stop.set()
-            cams.publishing.set()
-            exit_code, killed = _stop_node(node_proc)
-            executor.shutdown(timeout_sec=5.0)
-            with teardown_watchdog():
-                node.destroy_node()
-                rclpy.try_shutdown(context=context)
+        drive = _drive(opts, domain, node_proc, log_path, rgb_frames=rgb_frames, thermal_frames=thermal_frames)
         errors = _log_errors(log_path)
 
-    result = _summarise(
-        opts,
-        samples=samples,
-        latencies=[(t - t0, lat) for t, lat in latencies],
-        totals=totals,
-        diag=final_diag,
-        log_errors=errors,
-        exit_code=exit_code,
-        killed=killed,
-        node_died=node_died,
+    setup = _setup(
+        opts, model_note, size, domain=domain, transports=describe_transports(env), ready_after=drive.ready_after
     )
-    result["setup"] = {
-        **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
-        "model": model_note,
-        "rgb_size": list(size),
-        "thermal_size": [640, 512],
-        "ros_domain_id": domain,
-        "dds_transports": describe_transports(env),
-        "first_output_after_s": round(ready_after, 1),
-    }
+    result: SoakResult = {**_summarise(opts, drive, log_errors=errors), "setup": setup}
     opts.out.mkdir(parents=True, exist_ok=True)
     json_path = opts.out / f"{opts.name}.json"
     atomic_write_json(json_path, {"benchmark": "soak", "environment": environment(), **result})
-    _plot(result, samples, opts, opts.out / f"{opts.name}.png")
+    _plot(result, drive.samples, opts, opts.out / f"{opts.name}.png")
     return result
 
 
+def _drive(
+    opts: SoakOptions,
+    domain: int,
+    node_proc: subprocess.Popen[bytes],
+    log_path: Path,
+    *,
+    rgb_frames: list[npt.NDArray[np.uint8]],
+    thermal_frames: list[npt.NDArray[np.uint16]],
+) -> _Drive:
+    """Play the cameras at the node until its first output, then sample it for ``opts.duration``; stop it."""
+    context = Context()
+    rclpy.init(context=context, domain_id=domain)
+    node = rclpy.create_node("thermal_synth_soak", context=context)
+    cams = _Cameras(
+        node,
+        opts,
+        [_image(f, "rgb8", "camera") for f in rgb_frames],
+        [_image(f, "mono16", "flir") for f in thermal_frames],
+    )
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    spin = threading.Thread(target=executor.spin, name="soak_spin", daemon=True)
+    spin.start()
+    cams.thread.start()
+    try:
+        cams.publishing.set()
+        ready_after = _await_first_output(node_proc, log_path, node, cams)
+        with cams.counters.lock:  # measure from the first output on
+            cams.counters.latencies.clear()
+            base = _totals(cams.counters)
+        t0 = time.monotonic()
+        samples, node_died = _sample(opts, node_proc, node, cams, base=base, t0=t0)
+        cams.publishing.clear()
+        time.sleep(1.5)  # the last outputs and one more /diagnostics
+        with cams.counters.lock:
+            latencies = [(t - t0, lat) for t, lat in cams.counters.latencies]
+            final_diag = dict(cams.counters.diagnostics)
+            totals = _totals(cams.counters, base)
+    finally:
+        cams.stop.set()
+        cams.publishing.set()
+        exit_code, killed = _stop_node(node_proc)
+        executor.shutdown(timeout_sec=5.0)
+        with teardown_watchdog():
+            node.destroy_node()
+            rclpy.try_shutdown(context=context)
+    return _Drive(ready_after, samples, latencies, totals, final_diag, exit_code, killed, node_died)
+
+
+def _totals(counters: _Counters, base: _Totals | None = None) -> _Totals:
+    """The camera side's counts (since ``base``; comparisons always since the start); hold the lock."""
+    return {
+        "sent": counters.sent_total - (base["sent"] if base else 0),
+        "outputs": counters.outputs - (base["outputs"] if base else 0),
+        "thermal_sent": counters.thermal_sent - (base["thermal_sent"] if base else 0),
+        "comparisons": counters.comparisons,
+    }
+
+
+def _await_first_output(node_proc: subprocess.Popen[bytes], log_path: Path, node: Any, cams: _Cameras) -> float:
+    """Seconds until the node's first thermal/image; raises if it dies first or none comes in time."""
+    ready_deadline = time.monotonic() + READY_TIMEOUT_S
+    next_report = time.monotonic() + STALL_REPORT_S
+    while cams.counters.outputs == 0:
+        if node_proc.poll() is not None:
+            raise ThermalSynthError(
+                f"the node exited with {node_proc.returncode} before its first output:\n"
+                + log_path.read_text(errors="replace")[-3000:]
+            )
+        if time.monotonic() > ready_deadline:
+            raise ThermalSynthError(
+                f"no thermal/image output within {READY_TIMEOUT_S:.0f} s; {_link_report(node, cams)}; "
+                f"node log:\n" + log_path.read_text(errors="replace")[-3000:]
+            )
+        if time.monotonic() > next_report:
+            next_report += STALL_REPORT_S
+            log.warning("no thermal/image output yet: %s", _link_report(node, cams))
+        time.sleep(0.1)
+    return READY_TIMEOUT_S - (ready_deadline - time.monotonic())
+
+
+def _sample(
+    opts: SoakOptions, node_proc: subprocess.Popen[bytes], node: Any, cams: _Cameras, *, base: _Totals, t0: float
+) -> tuple[list[SoakSample], bool]:
+    """One sample every ``opts.sample_period`` from ``t0`` for ``opts.duration``; (samples, whether the node died)."""
+    samples: list[SoakSample] = []
+    cpu0 = _cpu_seconds(node_proc.pid)
+    n_samples = max(1, round(opts.duration / opts.sample_period))
+    last_outputs, last_output_time = cams.counters.outputs, time.monotonic()
+    for k in progress(range(n_samples), total=n_samples, desc="soak", unit="sample"):
+        time.sleep(max(0.0, t0 + (k + 1) * opts.sample_period - time.monotonic()))
+        if node_proc.poll() is not None:
+            return samples, True
+        now = time.monotonic()
+        if cams.counters.outputs != last_outputs:
+            last_outputs, last_output_time = cams.counters.outputs, now
+        elif now - last_output_time >= STALL_REPORT_S:  # outputs stopped mid-run: say why, once a period
+            quiet = now - last_output_time
+            log.warning("no thermal/image output for %.0f s: %s", quiet, _link_report(node, cams))
+            last_output_time = now
+        cams.forget_unanswered(now - 5.0)
+        with cams.counters.lock:
+            diag = dict(cams.counters.diagnostics)
+            recent = [lat for t, lat in cams.counters.latencies if t > now - opts.sample_period]
+            totals = _totals(cams.counters, base)
+            samples.append(
+                {
+                    "t": round(now - t0, 2),
+                    "rss_mib": round(_rss_mib(node_proc.pid), 2),
+                    "cpu_s": round(_cpu_seconds(node_proc.pid) - cpu0, 2),
+                    **totals,
+                    "latency_ms_p50": _pct(recent, 50),
+                    "latency_ms_max": round(max(recent) * 1000, 1) if recent else None,
+                    "node": {k: diag[k] for k in _DIAG_KEYS if k in diag},
+                }
+            )
+    return samples, False
+
+
+def _setup(
+    opts: SoakOptions, model_note: str, size: tuple[int, int], *, domain: int, transports: str, ready_after: float
+) -> SoakSetup:
+    """The options as run (``model`` replaced by what it named) and what the run chose."""
+    return {
+        "duration": opts.duration,
+        "warmup": opts.warmup,
+        "rate": opts.rate,
+        "thermal_rate": opts.thermal_rate,
+        "size": opts.size,
+        "model": model_note,
+        "backend": opts.backend,
+        "out": str(opts.out),
+        "name": opts.name,
+        "domain_id": opts.domain_id,
+        "sample_period": opts.sample_period,
+        "view": opts.view,
+        "rss_bound_mib": opts.rss_bound_mib,
+        "rgb_size": list(size),
+        "thermal_size": [640, 512],
+        "ros_domain_id": domain,
+        "dds_transports": transports,
+        "first_output_after_s": round(ready_after, 1),
+    }
+
+
 _DIAG_KEYS = (
-    "frames received",
-    "frames published",
-    "frames dropped (a newer frame arrived)",
-    "frames rejected (bad input)",
-    "model failures",
-    "real thermal received",
-    "real thermal rejected",
-    "frames paired with real thermal",
-    "latency p50 (ms)",
-    "latency p95 (ms)",
-    "model time p50 (ms)",
+    DiagKey.RECEIVED,
+    DiagKey.PUBLISHED,
+    DiagKey.DROPPED,
+    DiagKey.REJECTED,
+    DiagKey.FAILED,
+    DiagKey.REAL_RECEIVED,
+    DiagKey.REAL_REJECTED,
+    DiagKey.PAIRED,
+    DiagKey.LATENCY_P50,
+    DiagKey.LATENCY_P95,
+    DiagKey.MODEL_TIME_P50,
 )
 
 
@@ -489,61 +661,17 @@ def _count(diag: dict[str, str], key: str) -> int:
     return 0
 
 
-def _summarise(
-    opts: SoakOptions,
-    *,
-    samples: list[dict[str, Any]],
-    latencies: list[tuple[float, float]],
-    totals: dict[str, int],
-    diag: dict[str, str],
-    log_errors: list[str],
-    exit_code: int | None,
-    killed: bool,
-    node_died: bool,
-) -> dict[str, Any]:
-    steady = [s for s in samples if s["t"] > opts.warmup] or samples[-1:]
-    rss = [s["rss_mib"] for s in samples]
-    steady_rss = [s["rss_mib"] for s in steady]
-    slope = 0.0
-    if len(steady) >= 3:
-        slope = float(np.polyfit([s["t"] for s in steady], steady_rss, 1)[0]) * 60.0
+def _summarise(opts: SoakOptions, drive: _Drive, *, log_errors: list[str]) -> SoakSummary:
+    samples, latencies, totals, diag = drive.samples, drive.latencies, drive.totals, drive.diag
+    seconds = samples[-1]["t"] if samples else 0.0
+    rss, growth = _rss_figures(opts, samples)
     lat_steady = [lat for t, lat in latencies if t > opts.warmup]
     lat_all = [lat for _, lat in latencies]
-    seconds = samples[-1]["t"] if samples else 0.0
-    node_received = _count(diag, "frames received")
-    rejected = _count(diag, "frames rejected (bad input)")
-    failures = _count(diag, "model failures")
-    real_rejected = _count(diag, "real thermal rejected")
-    unclean_exit = exit_code not in (0, None) or killed
-    error_total = rejected + failures + real_rejected + len(log_errors) + int(node_died) + int(unclean_exit)
-    errors = {
-        "rejected_frames": rejected,
-        "model_failures": failures,
-        "real_thermal_rejected": real_rejected,
-        "log_error_lines": len(log_errors),
-        "node_died": node_died,
-        "node_exit_code": exit_code,
-        "node_needed_sigkill": killed,
-        "first_log_errors": log_errors[:10],
-    }
-    # Medians of the first and last 5 % of the samples (at least 5): RSS moves +-10 MiB second to second
-    # with the frames in flight, so single samples would make a noisy growth figure.
-    k = max(1, min(max(5, len(steady_rss) // 20), len(steady_rss) // 3))
-    start_mib = float(np.median(steady_rss[:k])) if steady_rss else math.nan
-    end_mib = float(np.median(steady_rss[-k:])) if steady_rss else math.nan
-    growth = end_mib - start_mib
+    errors = _error_figures(drive, log_errors)
     return {
         "duration_s": round(seconds, 1),
         "warmup_s": opts.warmup,
-        "rss_mib": {
-            "first": rss[0] if rss else None,
-            "start": round(start_mib, 2),
-            "end": round(end_mib, 2),
-            "window_samples": k,
-            "max": max(rss) if rss else None,
-            "growth_after_warmup": round(growth, 2),
-            "slope_after_warmup_mib_per_min": round(slope, 3),
-        },
+        "rss_mib": rss,
         "latency_ms": {
             "p50": _pct(lat_steady, 50),
             "p90": _pct(lat_steady, 90),
@@ -561,29 +689,75 @@ def _summarise(
         },
         "drops": {
             "rgb_sent": totals["sent"],
-            "node_received_total": node_received,
+            "node_received_total": _count(diag, DiagKey.RECEIVED),
             "outputs": totals["outputs"],
             "not_synthesised": totals["sent"] - totals["outputs"],
-            "replaced_by_newer_total": _count(diag, "frames dropped (a newer frame arrived)"),
+            "replaced_by_newer_total": _count(diag, DiagKey.DROPPED),
             "note": "the node always works on the newest frame: a model slower than the camera drops frames by "
             "design; node counters are totals since start (warm-up included)",
         },
-        "node_counters": {k: diag.get(k) for k in _DIAG_KEYS if k in diag},
-        "errors": {**errors, "total": error_total},
+        "node_counters": {k: diag[k] for k in _DIAG_KEYS if k in diag},
+        "errors": errors,
         "verdict": {
             "rss_bound_mib": opts.rss_bound_mib,
             "rss_ok": bool(growth < opts.rss_bound_mib),
-            "errors_ok": error_total == 0,
-            "pass": bool(growth < opts.rss_bound_mib) and error_total == 0,
+            "errors_ok": errors["total"] == 0,
+            "pass": bool(growth < opts.rss_bound_mib) and errors["total"] == 0,
         },
     }
 
 
-def _plot(result: dict[str, Any], samples: list[dict[str, Any]], opts: SoakOptions, path: Path) -> None:
-    import matplotlib
+def _rss_figures(opts: SoakOptions, samples: list[SoakSample]) -> tuple[RssFigures, float]:
+    """The RSS figures and the growth after warm-up (unrounded, for the verdict)."""
+    steady = [s for s in samples if s["t"] > opts.warmup] or samples[-1:]
+    rss = [s["rss_mib"] for s in samples]
+    steady_rss = [s["rss_mib"] for s in steady]
+    slope = 0.0
+    if len(steady) >= 3:
+        slope = float(np.polyfit([s["t"] for s in steady], steady_rss, 1)[0]) * 60.0
+    # Medians of the first and last 5 % of the samples (at least 5): RSS moves +-10 MiB second to second
+    # with the frames in flight, so single samples would make a noisy growth figure.
+    k = max(1, min(max(5, len(steady_rss) // 20), len(steady_rss) // 3))
+    start_mib = float(np.median(steady_rss[:k])) if steady_rss else math.nan
+    end_mib = float(np.median(steady_rss[-k:])) if steady_rss else math.nan
+    growth = end_mib - start_mib
+    figures: RssFigures = {
+        "first": rss[0] if rss else None,
+        "start": round(start_mib, 2),
+        "end": round(end_mib, 2),
+        "window_samples": k,
+        "max": max(rss) if rss else None,
+        "growth_after_warmup": round(growth, 2),
+        "slope_after_warmup_mib_per_min": round(slope, 3),
+    }
+    return figures, growth
+
+
+def _error_figures(drive: _Drive, log_errors: list[str]) -> ErrorFigures:
+    """Frames the node rejected or failed on, error lines in its log, and how it ended."""
+    rejected = _count(drive.diag, DiagKey.REJECTED)
+    failures = _count(drive.diag, DiagKey.FAILED)
+    real_rejected = _count(drive.diag, DiagKey.REAL_REJECTED)
+    unclean_exit = drive.exit_code not in (0, None) or drive.killed
+    total = rejected + failures + real_rejected + len(log_errors) + int(drive.node_died) + int(unclean_exit)
+    return {
+        "rejected_frames": rejected,
+        "model_failures": failures,
+        "real_thermal_rejected": real_rejected,
+        "log_error_lines": len(log_errors),
+        "node_died": drive.node_died,
+        "node_exit_code": drive.exit_code,
+        "node_needed_sigkill": drive.killed,
+        "first_log_errors": log_errors[:10],
+        "total": total,
+    }
+
+
+def _plot(result: SoakResult, samples: list[SoakSample], opts: SoakOptions, path: Path) -> None:
+    import matplotlib  # noqa: PLC0415 - optional heavy dependency, only for the figure
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after choosing the headless backend
 
     t = [s["t"] / 60.0 for s in samples]
     fig, (ax_rss, ax_lat) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, constrained_layout=True)

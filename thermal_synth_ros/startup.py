@@ -24,17 +24,22 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
 
-from thermal_synth_core.bench import Benchmark, write_result
 from thermal_synth_core.argtypes import positive_int
+from thermal_synth_core.bench import Benchmark, write_result
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import progress, summary
 from thermal_synth_ros.dds import free_domain_id, stop_child, transport_environ
+from thermal_synth_ros.link import publisher_link
 
-__all__ = ["BENCHMARK", "STARTUP_CHOICES", "camera_main", "start_once"]
+__all__ = ["BENCHMARK", "STARTUP_CHOICES", "StartRecord", "StartupResult", "camera_main", "start_once"]
 
 #: The transport choices a start can use (names of :data:`~thermal_synth_ros.dds.TRANSPORT_CHOICES`).
 STARTUP_CHOICES = ("profile", "LARGE_DATA")
@@ -44,7 +49,63 @@ RGB_SIZE = (640, 569)  # the embedded model's rig aspect at 640 wide, as in benc
 DOMAINS = range(201, 232)
 
 
-def start_once(transports: str, domain: int, timeout: float, workdir: Path) -> dict[str, Any]:
+class CameraVerdict(TypedDict, total=False):
+    """The camera process's JSON line (or, when it printed none, its stderr as ``error``)."""
+
+    camera_up_s: float
+    matched_s: float | None
+    first_frame_s: float | None
+    link: str  # both sides' view of the link, when no frame came
+    error: str
+
+
+class StartRecord(CameraVerdict):
+    """One start: the camera's verdict, then the node's side."""
+
+    transports: str
+    domain: int
+    node_exit: int | None
+    node_killed: bool
+    node_ready_logged: bool
+    node_log_tail: NotRequired[str]  # when no frame came
+    run: NotRequired[int]  # the start's round (set by the benchmark)
+
+
+class StartStats(TypedDict):
+    """Percentiles of a time in seconds over the starts (None without any)."""
+
+    p50_s: float | None
+    p90_s: float | None
+    p99_s: float | None
+    max_s: float | None
+    min_s: float | None
+
+
+class TransportStarts(TypedDict):
+    """The starts of one transport configuration."""
+
+    starts: int
+    failures: int
+    within_bound: int
+    first_frame: StartStats
+    matched_publisher_after: StartStats
+    node_killed_at_stop: int
+    first_frames_s: list[float]
+
+
+class StartupResult(TypedDict):
+    """``startup.json`` (after ``benchmark`` and ``environment``): the figures of ``thermal-synth bench startup``."""
+
+    what: str
+    rgb: str
+    bound_s: float
+    timeout_s: float
+    per_transports: dict[str, TransportStarts]
+    starts: list[StartRecord]
+    large_data_over_profile_p50: NotRequired[float | None]
+
+
+def start_once(transports: str, domain: int, timeout: float, workdir: Path) -> StartRecord:
     """One start of node + camera; the camera's JSON verdict plus the node's ready time and exit."""
     env = transport_environ(transports, domain)
     node_log = workdir / f"node-{domain}.log"
@@ -71,22 +132,27 @@ def start_once(transports: str, domain: int, timeout: float, workdir: Path) -> d
         out, err = camera.communicate()
     node_killed = stop_child(node)
     lines = [line for line in out.splitlines() if line.startswith("{")]
-    result: dict[str, Any] = json.loads(lines[-1]) if lines else {"first_frame_s": None, "error": err[-500:]}
+    verdict: CameraVerdict = json.loads(lines[-1]) if lines else {"first_frame_s": None, "error": err[-500:]}
     text = node_log.read_text(errors="replace")
     ready = [line for line in text.splitlines() if "ready:" in line]
-    result.update(
-        transports=transports,
-        domain=domain,
-        node_exit=node.returncode,
-        node_killed=node_killed,
-        node_ready_logged=bool(ready),
+    # The verdict's keys first, then the node's (mypy cannot check a literal that leaves NotRequired keys out).
+    result = cast(
+        "StartRecord",
+        {
+            **verdict,
+            "transports": transports,
+            "domain": domain,
+            "node_exit": node.returncode,
+            "node_killed": node_killed,
+            "node_ready_logged": bool(ready),
+        },
     )
     if result.get("first_frame_s") is None:
         result["node_log_tail"] = text[-1500:]
     return result
 
 
-def _stats(values: Sequence[float]) -> dict[str, float | None]:
+def _stats(values: Sequence[float]) -> StartStats:
     if not values:
         return {"p50_s": None, "p90_s": None, "p99_s": None, "max_s": None, "min_s": None}
     a = np.asarray(values)
@@ -99,32 +165,32 @@ def _stats(values: Sequence[float]) -> dict[str, float | None]:
     }
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
+def _run(args: argparse.Namespace) -> dict[str, object]:
     runs = 3 if args.quick else args.runs
     names = list(dict.fromkeys(args.transports))
     unknown = [n for n in names if n not in STARTUP_CHOICES]
     if unknown:
         raise ThermalSynthError(f"unknown transports {unknown}; choose from {', '.join(STARTUP_CHOICES)}")
-    starts: list[dict[str, Any]] = []
+    starts: list[StartRecord] = []
     with tempfile.TemporaryDirectory(prefix="thermal-synth-startup-") as tmp:
         order = [(i, name) for i in range(runs) for name in names]
         for i, name in progress(order, total=len(order), desc="starts", unit="start"):
             domain = free_domain_id(DOMAINS)
-            starts.append(start_once(name, domain, args.timeout, Path(tmp)) | {"run": i})
-    per: dict[str, Any] = {}
+            starts.append({**start_once(name, domain, args.timeout, Path(tmp)), "run": i})
+    per: dict[str, TransportStarts] = {}
     for name in names:
         mine = [s for s in starts if s["transports"] == name]
-        firsts = [s["first_frame_s"] for s in mine if s.get("first_frame_s") is not None]
+        firsts = [first for s in mine if (first := s.get("first_frame_s")) is not None]
         per[name] = {
             "starts": len(mine),
             "failures": len(mine) - len(firsts),
             "within_bound": sum(1 for f in firsts if f <= args.bound),
             "first_frame": _stats(firsts),
-            "matched_publisher_after": _stats([s["matched_s"] for s in mine if s.get("matched_s") is not None]),
+            "matched_publisher_after": _stats([match for s in mine if (match := s.get("matched_s")) is not None]),
             "node_killed_at_stop": sum(1 for s in mine if s["node_killed"]),
             "first_frames_s": [round(f, 3) for f in firsts],
         }
-    result: dict[str, Any] = {
+    result: StartupResult = {
         "what": "fresh node process + camera process per start, time from launch to the first synthetic frame",
         "rgb": f"{RGB_SIZE[0]}x{RGB_SIZE[1]} rgb8 at 30 Hz, reliable depth 5",
         "bound_s": args.bound,
@@ -137,7 +203,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         result["large_data_over_profile_p50"] = (
             round(large / per["profile"]["first_frame"]["p50_s"], 3) if large else None
         )
-    path = write_result(args.out, "startup", result)
+    path = write_result(args.out, "startup", dict(result))
     parts = []
     for name, p in per.items():
         f = p["first_frame"]
@@ -146,7 +212,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             f"{args.bound:g} s, p50 {f['p50_s']} s, max {f['max_s']} s"
         )
     summary(f"bench startup: {'; '.join(parts)} -> {path}")
-    return result
+    return dict(result)
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
@@ -172,13 +238,6 @@ BENCHMARK = Benchmark(
 
 def camera_main(t0: float, timeout: float) -> int:
     """The camera process: publish RGB at 30 Hz until the first thermal/image arrives; print a JSON verdict."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
-
-    from thermal_synth_ros.link import publisher_link
-
     rclpy.init()
     node = rclpy.create_node("startup_camera")
     qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
@@ -189,7 +248,7 @@ def camera_main(t0: float, timeout: float) -> int:
     msg = Image(height=h, width=w, encoding="rgb8", step=3 * w, data=np.full(h * w * 3, 90, np.uint8).tobytes())
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    verdict: dict[str, Any] = {"camera_up_s": round(time.time() - t0, 3), "matched_s": None}
+    verdict: CameraVerdict = {"camera_up_s": round(time.time() - t0, 3), "matched_s": None}
     next_send = time.monotonic()
     deadline = time.monotonic() + timeout
     while not got and time.monotonic() < deadline:
@@ -198,7 +257,7 @@ def camera_main(t0: float, timeout: float) -> int:
             msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
             pub.publish(msg)
             next_send += 1 / 30
-        if verdict["matched_s"] is None and pub.get_subscription_count() > 0:
+        if verdict.get("matched_s") is None and pub.get_subscription_count() > 0:
             verdict["matched_s"] = round(time.time() - t0, 3)
         executor.spin_once(timeout_sec=0.005)
     verdict["first_frame_s"] = round(got[0] - t0, 3) if got else None

@@ -17,12 +17,16 @@ import json
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
 
-from thermal_synth_core.bench import Benchmark, write_result
 from thermal_synth_core.argtypes import parse_size, positive_int
+from thermal_synth_core.bench import Benchmark, write_result
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import progress, summary
 from thermal_synth_ros.dds import TRANSPORT_CHOICES, free_domain_id, transport_environ
@@ -33,7 +37,30 @@ __all__ = ["BENCHMARK"]
 DOMAINS = range(201, 232)
 
 
-def _pair(pub: str, sub: str, args: argparse.Namespace, domain: int) -> dict[str, Any]:
+class SideReport(TypedDict, total=False):
+    """The JSON line of one side of a pair: the publisher's (matched_s, sent) or the subscriber's (received)."""
+
+    matched_s: float | None  # None: never matched
+    sent: int
+    received: int
+
+
+class PairRecord(SideReport):
+    """One (publisher, subscriber) pair: both sides' reports, or what went wrong."""
+
+    publisher: str
+    subscriber: str
+    error: NotRequired[str]
+
+
+class TransportsResult(TypedDict):
+    """``transports.json`` (after ``benchmark`` and ``environment``): ``thermal-synth bench transports``."""
+
+    what: str
+    pairs: list[PairRecord]
+
+
+def _pair(pub: str, sub: str, args: argparse.Namespace, domain: int) -> PairRecord:
     w, h = args.size
     common = [str(w), str(h), str(args.frames), str(args.match_timeout)]
     # Argument lists naming this interpreter and this module (no shell).
@@ -61,10 +88,13 @@ def _pair(pub: str, sub: str, args: argparse.Namespace, domain: int) -> dict[str
     lines = [line for line in (sent_out + got_out).splitlines() if line.startswith("{")]
     if len(lines) != 2:
         return {"publisher": pub, "subscriber": sub, "error": f"exit {sender.returncode}/{receiver.returncode}"}
-    return {"publisher": pub, "subscriber": sub, **json.loads(lines[0]), **json.loads(lines[1])}
+    sent: SideReport = json.loads(lines[0])
+    got: SideReport = json.loads(lines[1])
+    # mypy cannot check a literal that leaves NotRequired keys ("error") out.
+    return cast("PairRecord", {"publisher": pub, "subscriber": sub, **sent, **got})
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
+def _run(args: argparse.Namespace) -> dict[str, object]:
     names = list(dict.fromkeys(args.choices))
     unknown = [n for n in names if n not in TRANSPORT_CHOICES]
     if unknown:
@@ -72,21 +102,21 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     pairs = [(p, s) for p in names for s in names]
     rows = [_pair(p, s, args, free_domain_id(DOMAINS)) for p, s in progress(pairs, total=len(pairs), desc="pairs")]
     w, h = args.size
-    result = {
+    result: TransportsResult = {
         "what": (
             f"{w}x{h} rgb8 frames ({w * h * 3 / 1e6:.1f} MB), best effort depth 5, {args.frames} sent at 30 Hz "
             "after the publisher matched, between two fresh processes on one computer"
         ),
         "pairs": rows,
     }
-    path = write_result(args.out, "transports", result)
+    path = write_result(args.out, "transports", dict(result))
     table = ", ".join(
         f"{r['publisher']}->{r['subscriber']} {r.get('received', 0)}/{r.get('sent', 0)}"
         + ("" if r.get("matched_s") is not None else " (never matched)")
         for r in rows
     )
     summary(f"bench transports: {table} -> {path}")
-    return result
+    return dict(result)
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
@@ -114,18 +144,13 @@ BENCHMARK = Benchmark(
 
 def _child(role: str, w: int, h: int, frames: int, match_timeout: float) -> int:
     """One side of a pair; prints a JSON line with its figures."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
-
     rclpy.init()
     node = rclpy.create_node(f"transports_{role.lstrip('-')}")
     qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     t0 = time.monotonic()
-    out: dict[str, Any]
+    out: SideReport
     if role == "--pub":
         pub = node.create_publisher(Image, "frames", qos)
         while pub.get_subscription_count() == 0 and time.monotonic() - t0 < match_timeout:

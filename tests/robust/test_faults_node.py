@@ -21,6 +21,7 @@ import pytest
 from tests.ros.conftest import publish_until
 from tests.ros.fakes import Collector, FakeModel, diagnostics_values, rss_mb, running_node, wait_for
 from tests.ros.images import rclpy_image, reference_rgb
+from thermal_synth_ros.diagnostics import DiagKey
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(180)]
 
@@ -114,12 +115,12 @@ def test_node_survives_failing_backend_and_a_flood_of_good_and_bad_frames(ros_do
             return diagnostics_values(msgs[-1]) if msgs else {}
 
         values = wait_for(
-            lambda: (v := latest_values()) and int(v.get("frames rejected (bad input)", 0)) >= after["rejected"] and v,
+            lambda: (v := latest_values()) and int(v.get(DiagKey.REJECTED, 0)) >= after["rejected"] and v,
             10,
             "the rejected count in /diagnostics",
         )
-        assert int(values["model failures"]) >= after["failed"]
-        assert int(values["real thermal rejected"]) >= after["real_rejected"]
+        assert int(values[DiagKey.FAILED]) >= after["failed"]
+        assert int(values[DiagKey.REAL_REJECTED]) >= after["real_rejected"]
 
         # Afterwards it answers a single frame as before.
         last = rclpy_image(rgb, "rgb8", stamp=(9999, 0))

@@ -18,7 +18,7 @@ def test_node_benchmark_writes_its_figures(tmp_path: Path, ros_domain_id: int) -
     args = argparse.Namespace(
         out=str(tmp_path), quick=True, frames=10, model="", backend="auto", domain_id=ros_domain_id
     )
-    bench.run(args)
+    bench.resolve()(args)
     result = json.loads((tmp_path / "node.json").read_text())
     assert result["frame"] == "640x512"
     assert result["node_end_to_end"]["n"] >= 1

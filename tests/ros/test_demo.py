@@ -34,22 +34,27 @@ def test_demo_runs_the_whole_system_at_reduced_size(tmp_path: Path, capsys: pyte
     said = capsys.readouterr()
     assert "frames synthesised live" in said.out + said.err
 
-    summary = json.loads((out / "demo_summary.json").read_text())
-    diag = summary["node_diagnostics"]
+    from thermal_synth_ros.demo import DemoSummary
+    from thermal_synth_ros.diagnostics import DiagKey
+
+    data = json.loads((out / "demo_summary.json").read_text())
+    summary = DemoSummary.from_json(data)
+    assert summary.to_json() == data  # the schema is the whole file: nothing missing, nothing extra
+    diag = summary.node_diagnostics
     # The node drops a frame when a newer one arrives before it is done (never queues), which a loaded
     # 2-core machine provokes; every replayed frame must be either published or counted as dropped.
-    dropped = int(diag["frames dropped (a newer frame arrived)"])
-    assert summary["frames_synthesised"] + dropped >= FRAMES, json.dumps(diag) + f" priming {summary['priming_frames']}"
-    assert summary["frames_synthesised"] >= FRAMES * 3 // 4, summary
-    assert diag["frames rejected (bad input)"] == "0"
-    metrics = summary["metrics"]
+    dropped = int(diag[DiagKey.DROPPED])
+    assert summary.frames_synthesised + dropped >= FRAMES, json.dumps(diag) + f" priming {summary.priming_frames}"
+    assert summary.frames_synthesised >= FRAMES * 3 // 4, summary
+    assert diag[DiagKey.REJECTED] == "0"
+    metrics = data["metrics"]
     assert metrics["scored"] >= FRAMES // 2
     assert metrics["winner_warm_iou"] == "model", metrics
     assert metrics["model_warm_iou"] > metrics["baseline_warm_iou"] + 0.05, metrics
 
     with Reader(out / "node_output") as bag:
         counts = {c.topic: c.msgcount for c in bag.connections}
-    assert counts["/thermal/image"] == counts["/thermal/image_color"] == summary["frames_synthesised"]
+    assert counts["/thermal/image"] == counts["/thermal/image_color"] == summary.frames_synthesised
 
     sheet = cv2.imread(str(out / "contact_sheet.png"))
     assert sheet is not None and sheet.shape[0] > sheet.shape[1]  # rows of RGB | synthetic | real

@@ -19,6 +19,7 @@ from tests.ros.conftest import publish_until
 from tests.ros.fakes import Collector, FakeModel, diagnostics_values, rss_mb, running_node, wait_for
 from tests.ros.images import ALL_COLOR_ENCODINGS, EXACT, expected_rgb, rclpy_image, reference_rgb
 from thermal_synth_core.errors import ConfigError, ModelFileError
+from thermal_synth_ros.diagnostics import DiagKey
 
 pytestmark = pytest.mark.ros
 
@@ -126,16 +127,16 @@ def test_real_thermal_gives_comparison_agc_colour_and_metrics(ros_domain_id: int
 
         values = wait_for(
             lambda: next(
-                (v for m in diag.snapshot() if "SSIM vs real thermal (AGC, running)" in (v := diagnostics_values(m))),
+                (v for m in diag.snapshot() if DiagKey.SSIM in (v := diagnostics_values(m))),
                 None,
             ),
             10,
             "L1/SSIM in /diagnostics",
         )
-        assert 0.0 <= float(values["L1 vs real thermal (AGC, running)"]) <= 1.0
-        assert -1.0 <= float(values["SSIM vs real thermal (AGC, running)"]) <= 1.0
-        assert int(values["frames paired with real thermal"]) >= 1
-        assert values["backend"] == "fake"
+        assert 0.0 <= float(values[DiagKey.L1]) <= 1.0
+        assert -1.0 <= float(values[DiagKey.SSIM]) <= 1.0
+        assert int(values[DiagKey.PAIRED]) >= 1
+        assert values[DiagKey.BACKEND] == "fake"
         assert values["architecture"] == "fake_red_channel"
 
         # An RGB frame with no real thermal within sync_slop: thermal/image only.
@@ -169,16 +170,16 @@ def test_bad_input_is_counted_in_diagnostics_while_good_frames_flow(ros_domain_i
         poison = rclpy_image(RGB, "rgb8", stamp=(3, 0))
         poison.data[0] = 7  # the fake model raises on this frame
         for n, bad in enumerate([short, unknown, empty, absurd], start=1):
-            publish_until(rgb_pub, bad, at_least("frames rejected (bad input)", n))
+            publish_until(rgb_pub, bad, at_least(DiagKey.REJECTED, n))
             good = rclpy_image(RGB, "rgb8", stamp=(10 + n, 0))
             publish_until(rgb_pub, good, functools.partial(out.with_stamp, 10 + n, 0))
-        publish_until(rgb_pub, poison, at_least("model failures", 1))
+        publish_until(rgb_pub, poison, at_least(DiagKey.FAILED, 1))
         publish_until(rgb_pub, rclpy_image(RGB, "rgb8", stamp=(20, 0)), lambda: out.with_stamp(20, 0))
-        publish_until(real_pub, rclpy_image(RGB, "rgb8", stamp=(21, 0)), at_least("real thermal rejected", 1))
+        publish_until(real_pub, rclpy_image(RGB, "rgb8", stamp=(21, 0)), at_least(DiagKey.REAL_REJECTED, 1))
 
         statuses = [m.status[0] for m in diag.snapshot()]
         assert any(s.level == b"\x01" and "bad input" in s.message for s in statuses)
-        problems = {{kv.key: kv.value for kv in s.values}.get("last problem", "") for s in statuses}
+        problems = {{kv.key: kv.value for kv in s.values}.get(DiagKey.LAST_PROBLEM, "") for s in statuses}
         assert any("data has" in p for p in problems), problems
         assert any("unsupported image encoding 'mono12p'" in p for p in problems), problems
         assert any("fake backend failure" in p for p in problems), problems
@@ -333,7 +334,7 @@ def test_qos_mismatches_are_reported_with_what_to_do(ros_domain_id: int, probe: 
         diag = Collector(probe, DiagnosticArray, "/diagnostics")
 
         def problems() -> set[str]:
-            return {diagnostics_values(m).get("last problem", "") for m in diag.snapshot()}
+            return {diagnostics_values(m).get(DiagKey.LAST_PROBLEM, "") for m in diag.snapshot()}
 
         def reported(text: str) -> Callable[[], bool]:
             return lambda: any(text in p for p in problems())

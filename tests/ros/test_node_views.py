@@ -15,6 +15,7 @@ from tests.ros.images import rclpy_image
 from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.data.synth.render import render_rgb
 from thermal_synth_core.data.synth.world import random_layout
+from thermal_synth_ros.diagnostics import DiagKey
 
 pytestmark = pytest.mark.ros
 
@@ -127,7 +128,7 @@ def test_embedded_model_on_any_camera_with_camera_info(
             assert abs(out.width - out.height * size[0] / size[1]) <= 1.0 or expect_view == "rig"
         values = diagnostics_values(wait_for(lambda: diag.snapshot()[-1:] and diag.snapshot()[-1], 10, "diagnostics"))
         assert values["view"].startswith(("camera", "rig"))
-        assert values["camera_info rejected"] == "0"
+        assert values[DiagKey.INFO_REJECTED] == "0"
 
 
 def test_bad_camera_info_is_counted_and_the_fallback_applies(ros_domain_id: int, probe: Any) -> None:
@@ -170,13 +171,13 @@ def test_bad_camera_info_is_counted_and_the_fallback_applies(ros_domain_id: int,
         assert node._plan is not None and node._plan.rgb_size == (160, 90)
         values = diagnostics_values(
             wait_for(
-                lambda: [m for m in diag.snapshot() if diagnostics_values(m).get("camera_info rejected", "0") != "0"],
+                lambda: [m for m in diag.snapshot() if diagnostics_values(m).get(DiagKey.INFO_REJECTED, "0") != "0"],
                 10,
                 "diagnostics counting rejected CameraInfo",
             )[-1]
         )
-        assert int(values["camera_info rejected"]) >= 3
-        assert "CameraInfo" in values.get("last problem", "") or values["camera_info rejected"]
+        assert int(values[DiagKey.INFO_REJECTED]) >= 3
+        assert "CameraInfo" in values.get(DiagKey.LAST_PROBLEM, "") or values[DiagKey.INFO_REJECTED]
 
 
 def test_two_nodes_in_namespaces_publish_only_on_their_own_topics(ros_domain_id: int, probe: Any) -> None:

@@ -20,6 +20,7 @@ from tests.ros.conftest import publish_until
 from tests.ros.fakes import Collector, FakeModel, diagnostics_values, running_node, wait_for
 from tests.ros.images import rclpy_image, reference_rgb
 from thermal_synth_ros.dds import ENV_VAR, PROFILE, PROFILE_VAR
+from thermal_synth_ros.diagnostics import DiagKey
 
 pytestmark = pytest.mark.ros
 
@@ -51,7 +52,7 @@ def _first_status(diag: Collector, state: str, since: float) -> tuple[float, dic
     """(seconds after ``since``, values, message) of the first report whose input link is ``state``."""
     for msg, arrived in zip(diag.snapshot(), diag.arrivals, strict=False):
         values = diagnostics_values(msg)
-        if values.get("input link") == state:
+        if values.get(DiagKey.INPUT_LINK) == state:
             return arrived - since, values, str(msg.status[0].message)
     raise AssertionError(f"no report with input link {state!r}")
 
@@ -77,11 +78,11 @@ def test_a_camera_with_other_transports_is_reported_as_invisible(
         after, values, message = _first_status(diag, "no publisher", started)
         assert node.count_publishers("/rgb/image") == 0  # the camera really is invisible to the node
     assert after <= BOUND_S, f"reported after {after:.1f} s, stated bound {BOUND_S:.1f} s"
-    assert values["frames received"] == "0"
+    assert values[DiagKey.RECEIVED] == "0"
     assert values["input publishers (matched/visible)"] == "0/0"
     assert f"ROS_DOMAIN_ID={ros_domain_id}" in message
     assert "LARGE_DATA" in message  # named as the likely cause, or as the node's own choice
-    assert values["input problem"] == message
+    assert values[DiagKey.INPUT_PROBLEM] == message
     assert camera.poll() is None  # the camera kept publishing all along: a silent failure without this report
 
 
@@ -95,7 +96,7 @@ def test_a_matched_camera_that_goes_quiet_is_reported_and_recovery_is_seen(ros_d
         publish_until(pub, rclpy_image(rgb, "rgb8", stamp=(1, 0)), lambda: out.with_stamp(1, 0))
         last_frame = time.monotonic()
         wait_for(
-            lambda: any("stalled" in diagnostics_values(m).get("input link", "") for m in diag.snapshot()),
+            lambda: any("stalled" in diagnostics_values(m).get(DiagKey.INPUT_LINK, "") for m in diag.snapshot()),
             15,
             "a stalled-link report",
         )
@@ -106,7 +107,7 @@ def test_a_matched_camera_that_goes_quiet_is_reported_and_recovery_is_seen(ros_d
         n = len(diag.snapshot())
         publish_until(pub, rclpy_image(rgb, "rgb8", stamp=(2, 0)), lambda: out.with_stamp(2, 0))
         wait_for(
-            lambda: any(diagnostics_values(m).get("input link") == "ok" for m in diag.snapshot()[n:]),
+            lambda: any(diagnostics_values(m).get(DiagKey.INPUT_LINK) == "ok" for m in diag.snapshot()[n:]),
             5,
             "the link reported ok again",
         )
