@@ -56,7 +56,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 from thermal_synth_core.argtypes import parse_size, positive_int
-from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
+from thermal_synth_core.bench import Timing, measure, write_result
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.ui import summary
 from thermal_synth_ros.conversions import image_msg, to_color8
@@ -79,19 +79,6 @@ def _rgb_size(model: Any) -> tuple[int, int]:
         return WIDTH, HEIGHT
     w, h = alignment.rgb_size
     return WIDTH, round(h * WIDTH / w)
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="", metavar="PATH", help="model file (default: the embedded model)")
-    parser.add_argument("--backend", default="auto", help="inference backend")
-    parser.add_argument("--frames", type=positive_int, default=100, metavar="N", help="end-to-end frames to time")
-    parser.add_argument(
-        "--domain-id",
-        type=int,
-        default=97,
-        metavar="ID",
-        help="ROS_DOMAIN_ID to run on (the other-process floor runs on ID+100, or ID-100 above 132)",
-    )
 
 
 def _image_msg(pixels: npt.NDArray[Any], encoding: str) -> Any:
@@ -341,7 +328,8 @@ class _Measured:
     publish: Timing
 
 
-def _run(args: argparse.Namespace) -> dict[str, object]:
+def run(args: argparse.Namespace) -> NodeBenchResult:
+    """Time the node end to end against the in-process model, print the figures, write ``node.json``."""
     configure_dds()
     repeat = 20 if args.quick else 100
     frames = max(10, args.frames // 3) if args.quick else args.frames
@@ -358,9 +346,9 @@ def _run(args: argparse.Namespace) -> dict[str, object]:
     size = "x".join(str(v) for v in model.output_size)
     floor_process = Timing.of(_cross_process_floor(args, frames, size, model.output_encoding))
     result = _node_result(measured, floor_process, model, model_name=params.describe(), rgb_frame=f"{width}x{height}")
-    path = write_result(args.out, "node", dict(result))
+    path = write_result(args.out, "node", result)
     summary(_summary_line(result, path))
-    return dict(result)
+    return result
 
 
 def _measure(
@@ -550,14 +538,6 @@ def _wait_for_paths(trips: dict[str, _RoundTrip], rgb: npt.NDArray[np.uint8], ti
 def _bench_qos() -> QoSProfile:
     """Reliable, depth 5, on every bench topic (one frame in flight: nothing is ever replaced)."""
     return QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
-
-
-BENCHMARK = Benchmark(
-    name="node",
-    help="ROS 2 node: end-to-end latency vs. in-process model; conversion + publish cost per frame",
-    add_arguments=_add_arguments,
-    run=_run,
-)
 
 
 if __name__ == "__main__":

@@ -159,23 +159,23 @@ NODE_BENCHMARK = BenchmarkSpec(
     "node",
     "ROS 2 node: end-to-end latency vs. in-process model; conversion + publish cost per frame",
     _node_arguments,
-    "thermal_synth_ros.bench:_run",
+    "thermal_synth_ros.bench:run",
 )
 STARTUP_BENCHMARK = BenchmarkSpec(
     "startup",
     "fresh node + camera processes: time to the first synthetic frame, per Fast DDS transport choice",
     _startup_arguments,
-    "thermal_synth_ros.startup:_run",
+    "thermal_synth_ros.startup:run",
 )
 TRANSPORTS_BENCHMARK = BenchmarkSpec(
     "transports",
     "Fast DDS transport choices: which publisher/subscriber pairs carry large frames, and how many arrive",
     _transports_arguments,
-    "thermal_synth_ros.transports_bench:_run",
+    "thermal_synth_ros.transports_bench:run",
 )
 VIEWS_BENCHMARK = BenchmarkSpec(
     "views",
     "camera view on 1280x720 and 1920x1080 cameras: Synthesizer vs. plain approaches, node end-to-end",
     _views_arguments,
-    "thermal_synth_ros.views_bench:_run",
+    "thermal_synth_ros.views_bench:run",
 )

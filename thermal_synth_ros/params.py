@@ -37,7 +37,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec("model_path", "", "model file (.safetensors); empty or 'default': the embedded default model", False),
     ParamSpec("backend", "auto", "inference backend: auto, torch, onnxruntime or tensorrt", False),
     ParamSpec("device", "auto", "inference device: auto, cpu, cuda or cuda:N", False),
-    ParamSpec("precision", "fp32", "inference precision: fp32 or fp16 (fp16 on GPU backends)", False),
+    ParamSpec("precision", "fp32", "inference precision: fp32, fp16 or bf16 (fp16/bf16 on GPU backends)", False),
     ParamSpec(
         "view",
         "auto",

@@ -32,17 +32,14 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-from thermal_synth_core.argtypes import positive_int
-from thermal_synth_core.bench import Benchmark, write_result
+from thermal_synth_core.bench import write_result
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import progress, summary
-from thermal_synth_ros.dds import free_domain_id, stop_child, transport_environ
+from thermal_synth_ros.dds import STARTUP_CHOICES, free_domain_id, stop_child, transport_environ
 from thermal_synth_ros.link import publisher_link
 
-__all__ = ["BENCHMARK", "STARTUP_CHOICES", "StartRecord", "StartupResult", "camera_main", "start_once"]
+__all__ = ["STARTUP_CHOICES", "StartRecord", "StartupResult", "camera_main", "start_once"]
 
-#: The transport choices a start can use (names of :data:`~thermal_synth_ros.dds.TRANSPORT_CHOICES`).
-STARTUP_CHOICES = ("profile", "LARGE_DATA")
 
 RGB_SIZE = (640, 569)  # the embedded model's rig aspect at 640 wide, as in bench node and soak
 #: Domains of the starts: away from the tests' 1-100 and bench node's children.
@@ -165,7 +162,8 @@ def _stats(values: Sequence[float]) -> StartStats:
     }
 
 
-def _run(args: argparse.Namespace) -> dict[str, object]:
+def run(args: argparse.Namespace) -> StartupResult:
+    """Start fresh node and camera processes per transport choice, print the figures, write ``startup.json``."""
     runs = 3 if args.quick else args.runs
     names = list(dict.fromkeys(args.transports))
     unknown = [n for n in names if n not in STARTUP_CHOICES]
@@ -203,7 +201,7 @@ def _run(args: argparse.Namespace) -> dict[str, object]:
         result["large_data_over_profile_p50"] = (
             round(large / per["profile"]["first_frame"]["p50_s"], 3) if large else None
         )
-    path = write_result(args.out, "startup", dict(result))
+    path = write_result(args.out, "startup", result)
     parts = []
     for name, p in per.items():
         f = p["first_frame"]
@@ -212,28 +210,7 @@ def _run(args: argparse.Namespace) -> dict[str, object]:
             f"{args.bound:g} s, p50 {f['p50_s']} s, max {f['max_s']} s"
         )
     summary(f"bench startup: {'; '.join(parts)} -> {path}")
-    return dict(result)
-
-
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runs", type=positive_int, default=50, metavar="N", help="starts per transport configuration")
-    p.add_argument(
-        "--transports",
-        nargs="+",
-        default=["profile", "LARGE_DATA"],
-        metavar="NAME",
-        help=f"configurations, taking turns: {', '.join(STARTUP_CHOICES)} (default: both)",
-    )
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="a start without a frame by then failed")
-    p.add_argument("--bound", type=float, default=15.0, metavar="S", help="the time to first frame reported against")
-
-
-BENCHMARK = Benchmark(
-    name="startup",
-    help="fresh node + camera processes: time to the first synthetic frame, per Fast DDS transport choice",
-    add_arguments=_add_arguments,
-    run=_run,
-)
+    return result
 
 
 def camera_main(t0: float, timeout: float) -> int:

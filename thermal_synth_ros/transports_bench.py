@@ -25,13 +25,12 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-from thermal_synth_core.argtypes import parse_size, positive_int
-from thermal_synth_core.bench import Benchmark, write_result
+from thermal_synth_core.bench import write_result
 from thermal_synth_core.errors import ThermalSynthError
 from thermal_synth_core.ui import progress, summary
 from thermal_synth_ros.dds import TRANSPORT_CHOICES, free_domain_id, transport_environ
 
-__all__ = ["BENCHMARK"]
+__all__ = ["run"]
 
 #: Domains of the pairs, as bench startup's: away from the tests' 1-100.
 DOMAINS = range(201, 232)
@@ -94,7 +93,8 @@ def _pair(pub: str, sub: str, args: argparse.Namespace, domain: int) -> PairReco
     return cast("PairRecord", {"publisher": pub, "subscriber": sub, **sent, **got})
 
 
-def _run(args: argparse.Namespace) -> dict[str, object]:
+def run(args: argparse.Namespace) -> TransportsResult:
+    """Send large frames between every pair of transport choices, print the figures, write ``transports.json``."""
     names = list(dict.fromkeys(args.choices))
     unknown = [n for n in names if n not in TRANSPORT_CHOICES]
     if unknown:
@@ -109,37 +109,14 @@ def _run(args: argparse.Namespace) -> dict[str, object]:
         ),
         "pairs": rows,
     }
-    path = write_result(args.out, "transports", dict(result))
+    path = write_result(args.out, "transports", result)
     table = ", ".join(
         f"{r['publisher']}->{r['subscriber']} {r.get('received', 0)}/{r.get('sent', 0)}"
         + ("" if r.get("matched_s") is not None else " (never matched)")
         for r in rows
     )
     summary(f"bench transports: {table} -> {path}")
-    return dict(result)
-
-
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--choices",
-        nargs="+",
-        default=list(TRANSPORT_CHOICES),
-        metavar="NAME",
-        help=f"from {', '.join(TRANSPORT_CHOICES)} (default: all)",
-    )
-    p.add_argument("--frames", type=positive_int, default=60, metavar="N", help="frames sent per pair")
-    p.add_argument("--size", type=parse_size, default=(1920, 1080), metavar="WxH", help="frame size (rgb8)")
-    p.add_argument(
-        "--match-timeout", type=float, default=10.0, metavar="S", help="a pair not matched by then never matched"
-    )
-
-
-BENCHMARK = Benchmark(
-    name="transports",
-    help="Fast DDS transport choices: which publisher/subscriber pairs carry large frames, and how many arrive",
-    add_arguments=_add_arguments,
-    run=_run,
-)
+    return result
 
 
 def _child(role: str, w: int, h: int, frames: int, match_timeout: float) -> int:

@@ -36,8 +36,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo
 
-from thermal_synth_core.argtypes import parse_size, positive_float, positive_int
-from thermal_synth_core.bench import Benchmark, Timing, measure, write_result
+from thermal_synth_core.bench import Timing, measure, write_result
 from thermal_synth_core.camera import CameraModel
 from thermal_synth_core.data.synth.render import render_rgb
 from thermal_synth_core.data.synth.world import random_layout
@@ -49,22 +48,7 @@ from thermal_synth_ros.dds import configure_dds, describe_transports, free_domai
 from thermal_synth_ros.model import ModelParams, load_colorizer, load_thermal_model
 from thermal_synth_ros.node import ThermalSynthNode
 
-__all__ = ["BENCHMARK", "ViewsBenchResult", "ViewsRow"]
-
-DEFAULT_SIZES = ((1280, 720), (1920, 1080))
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="", metavar="PATH", help="model file (default: the embedded model)")
-    parser.add_argument("--backend", default="auto", help="inference backend")
-    parser.add_argument(
-        "--sizes", nargs="+", type=parse_size, default=list(DEFAULT_SIZES), metavar="WxH", help="camera frame sizes"
-    )
-    parser.add_argument(
-        "--hfov", type=positive_float, default=90.0, metavar="DEG", help="the cameras' horizontal field of view"
-    )
-    parser.add_argument("--frames", type=positive_int, default=30, metavar="N", help="end-to-end frames per size")
-    parser.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID (default: a free one)")
+__all__ = ["ViewsBenchResult", "ViewsRow"]
 
 
 def _street(size: tuple[int, int]) -> Any:
@@ -102,7 +86,8 @@ class ViewsBenchResult(TypedDict):
     figures_note: str
 
 
-def _run(args: argparse.Namespace) -> dict[str, object]:
+def run(args: argparse.Namespace) -> ViewsBenchResult:
+    """Time the camera view on large cameras, plain and ours, print the figures, write ``views.json``."""
     configure_dds()
     repeat = 5 if args.quick else 20
     frames = max(5, args.frames // 3) if args.quick else args.frames
@@ -132,7 +117,7 @@ def _run(args: argparse.Namespace) -> dict[str, object]:
             "the paired in-process call"
         ),
     }
-    path = write_result(args.out, "views", dict(result))
+    path = write_result(args.out, "views", result)
     summary(
         "bench views: "
         + "; ".join(
@@ -144,7 +129,7 @@ def _run(args: argparse.Namespace) -> dict[str, object]:
         )
         + f" -> {path}"
     )
-    return dict(result)
+    return result
 
 
 @contextmanager
@@ -274,11 +259,3 @@ def _round_trips(
             e2e_ms.append(latency)
             model_ms.append(in_process)
     return e2e_ms, model_ms, lost
-
-
-BENCHMARK = Benchmark(
-    name="views",
-    help="camera view on 1280x720 and 1920x1080 cameras: Synthesizer vs. plain approaches, node end-to-end",
-    add_arguments=_add_arguments,
-    run=_run,
-)

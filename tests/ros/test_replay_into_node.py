@@ -24,6 +24,7 @@ from tests.ros.fakes import Collector, wait_for
 from thermal_synth_core.align.transform import Alignment
 from thermal_synth_core.data.synth import BAG_TOPICS, GROUND_TRUTH_FILE, SynthOptions, generate
 from thermal_synth_core.eval.bag import BagSource
+from thermal_synth_ros.diagnostics import DiagKey
 
 pytestmark = pytest.mark.ros
 
@@ -96,7 +97,7 @@ def test_replayed_drive_comes_back_as_synthetic_thermal_with_the_original_stamps
             """(received, dropped) RGB frames from the node's latest /diagnostics."""
             last = diagnostics.snapshot()[-1:]
             values = {kv.key: kv.value for kv in last[0].status[0].values} if last else {}
-            return int(values.get("frames received", 0)), int(values.get("frames dropped (a newer frame arrived)", 0))
+            return int(values.get(DiagKey.RECEIVED, 0)), int(values.get(DiagKey.DROPPED, 0))
 
         # Priming frames the node dropped are not the drive's: count drops from here on.
         wait_for(diagnostics.snapshot, 10, "the node's /diagnostics")

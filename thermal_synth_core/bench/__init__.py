@@ -5,15 +5,16 @@ reports the ratio; absolute figures depend on the machine. Results are JSON
 files under ``bench/results/`` that record the machine they ran on (CPU figures
 stand in for GPU ones here; the JSON says which).
 
-A benchmark is a :class:`Benchmark`: a name, its own arguments, and a ``run``
-that returns a JSON-able result. Core benchmarks are listed in
-:data:`CORE_BENCHMARKS`; ROS 2 ones plug in via the ``thermal_synth.benchmarks``
-entry-point group.
+Each benchmark module has a ``run(args)`` that writes and returns its typed
+result document; its flags and name live in a light
+:class:`~thermal_synth_core.cli.common.BenchmarkSpec` (core ones in
+:mod:`thermal_synth_core.cli.bench`, ROS 2 ones in :mod:`thermal_synth_ros.cli`
+through the ``thermal_synth.benchmarks`` entry-point group), so listing the
+benchmarks imports none of them.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import os
 import platform
@@ -28,18 +29,7 @@ import torch
 
 from thermal_synth_core.fileio import atomic_write_json
 
-__all__ = ["BenchEnvironment", "Benchmark", "Timing", "environment", "measure", "write_result"]
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    """One benchmark: how to add its flags and how to run it."""
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    #: Runs the benchmark and returns its result document (each benchmark types its own).
-    run: Callable[[argparse.Namespace], Mapping[str, object]]
+__all__ = ["BenchEnvironment", "Timing", "environment", "measure", "write_result"]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from thermal_synth_core.cli.handlers.view_args import view_options
 from thermal_synth_core.eval import EvalOptions, evaluate
@@ -16,6 +15,7 @@ from thermal_synth_core.ui import summary
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the one-line summary."""
     mask = None if str(args.mask_topic).lower() == "none" else args.mask_topic
+    view = view_options(args)  # checked before any work
     options = EvalOptions(
         bag=Path(args.bag),
         rgb_topic=args.rgb_topic,
@@ -31,7 +31,12 @@ def run(args: argparse.Namespace) -> int:
         slop=args.slop,
         samples=max(0, args.samples),
         colormap=args.colormap,
-        **_view(args),
+        view=view["view"],
+        camera_hfov_deg=view["camera_hfov_deg"],
+        output_width=view["output_width"],
+        camera_info=Path(args.camera_info) if args.camera_info else None,
+        alignment=Path(args.alignment) if args.alignment else None,
+        rig_hfov_deg=view["rig_hfov_deg"],
     )
     result = evaluate(options)
     doc = result.summary
@@ -54,16 +59,3 @@ def run(args: argparse.Namespace) -> int:
         f"{'; '.join(figures)}; {fps:.1f} frames/s {where}"
     )
     return 0
-
-
-def _view(args: argparse.Namespace) -> dict[str, Any]:
-    """The EvalOptions fields of the view flags."""
-    chosen = view_options(args)
-    return {
-        "view": chosen["view"],
-        "camera_hfov_deg": chosen["camera_hfov_deg"],
-        "output_width": chosen["output_width"],
-        "camera_info": Path(args.camera_info) if args.camera_info else None,
-        "alignment": Path(args.alignment) if args.alignment else None,
-        "rig_hfov_deg": chosen["rig_hfov_deg"],
-    }

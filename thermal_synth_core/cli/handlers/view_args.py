@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TypedDict
 
-from thermal_synth_core.infer.view import parse_output_width
+from thermal_synth_core.infer.view import OutputWidth, parse_output_width
 
-__all__ = ["view_options"]
+__all__ = ["ViewOptions", "view_options"]
 
 
-def view_options(args: argparse.Namespace) -> dict[str, Any]:
+class ViewOptions(TypedDict):
+    """The Synthesizer's output-view keyword arguments."""
+
+    view: str
+    camera_hfov_deg: float | None
+    output_width: OutputWidth
+    alignment: str | None
+    rig_hfov_deg: float | None
+
+
+def view_options(args: argparse.Namespace) -> ViewOptions:
     """The Synthesizer keyword arguments of :func:`add_view_arguments`' flags (checked)."""
-    return {
-        "view": args.view,
-        "camera_hfov_deg": args.camera_hfov,
-        "output_width": parse_output_width(args.output_width),
-        "alignment": args.alignment,
-        "rig_hfov_deg": args.rig_hfov,
-    }
+    return ViewOptions(
+        view=args.view,
+        camera_hfov_deg=args.camera_hfov,
+        output_width=parse_output_width(args.output_width),
+        alignment=args.alignment,
+        rig_hfov_deg=args.rig_hfov,
+    )
