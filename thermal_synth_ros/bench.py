@@ -60,9 +60,10 @@ from thermal_synth_core.bench import Timing, measure, write_result
 from thermal_synth_core.errors import BackendError
 from thermal_synth_core.ui import summary
 from thermal_synth_ros.conversions import image_msg, to_color8
-from thermal_synth_ros.dds import configure_dds, describe_transports, teardown_watchdog
+from thermal_synth_ros.dds import configure_dds, describe_transports
 from thermal_synth_ros.model import ModelParams, load_colorizer, load_thermal_model
 from thermal_synth_ros.node import ThermalSynthNode
+from thermal_synth_ros.spin import spinning
 
 WIDTH, HEIGHT = 640, 512
 #: Targets of issue 6: node overhead under 10% of the model time, conversion + publish under 5 ms a frame.
@@ -407,22 +408,8 @@ def _participants(
         parameter_overrides=[Parameter("publish_color", value=False), Parameter("publish_comparison", value=False)],
     )
     baselines = _baseline_node(contexts[2], model, output, model.output_encoding, qos)
-    executors = [SingleThreadedExecutor(context=c) for c in contexts]
-    for executor, n in zip(executors, (probe, node, baselines), strict=True):
-        executor.add_node(n)
-    threads = [threading.Thread(target=e.spin, daemon=True) for e in executors]
-    for t in threads:
-        t.start()
-    try:
+    with spinning(list(zip(contexts, (probe, node, baselines), strict=True))):
         yield probe, node
-    finally:
-        with teardown_watchdog():  # a Fast DDS teardown hang ends the run with stacks, not silence
-            for e in executors:
-                e.shutdown(timeout_sec=5.0)
-            for n in (node, baselines, probe):
-                n.destroy_node()
-            for c in contexts:
-                rclpy.try_shutdown(context=c)
 
 
 def _end_to_end(

@@ -20,7 +20,6 @@ Fast DDS transports, as ``thermal-synth bench node`` does.
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,6 @@ import numpy as np
 import numpy.typing as npt
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo
@@ -44,9 +42,10 @@ from thermal_synth_core.errors import BackendError
 from thermal_synth_core.ui import summary
 from thermal_synth_ros.bench import TimingDoc, _bench_qos, _image_msg, _RoundTrip
 from thermal_synth_ros.conversions import camera_info_msg
-from thermal_synth_ros.dds import configure_dds, describe_transports, free_domain_id, teardown_watchdog
+from thermal_synth_ros.dds import configure_dds, describe_transports, free_domain_id
 from thermal_synth_ros.model import ModelParams, load_colorizer, load_thermal_model
 from thermal_synth_ros.node import ThermalSynthNode
+from thermal_synth_ros.spin import spinning
 
 __all__ = ["ViewsBenchResult", "ViewsRow"]
 
@@ -149,22 +148,8 @@ def _participants(model: Any, domain: int) -> Iterator[tuple[Node, ThermalSynthN
             Parameter("input_qos.reliability", value="reliable"),
         ],
     )
-    executors = [SingleThreadedExecutor(context=c) for c in contexts]
-    for executor, n in zip(executors, (probe, node), strict=True):
-        executor.add_node(n)
-    threads = [threading.Thread(target=e.spin, daemon=True) for e in executors]
-    for t in threads:
-        t.start()
-    try:
+    with spinning(list(zip(contexts, (probe, node), strict=True))):
         yield probe, node
-    finally:
-        with teardown_watchdog():
-            for e in executors:
-                e.shutdown(timeout_sec=5.0)
-            for n in (node, probe):
-                n.destroy_node()
-            for c in contexts:
-                rclpy.try_shutdown(context=c)
 
 
 def _camera_row(

@@ -8,6 +8,7 @@ they are loaded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -17,7 +18,7 @@ from thermal_synth_core.modelfile import ModelSpec, apply_run_mode, load_model
 from thermal_synth_core.models.base import Generator
 from thermal_synth_core.models.registry import build_generator
 
-__all__ = ["build_spec_generator", "load_generator"]
+__all__ = ["build_spec_generator", "compare_state", "load_generator"]
 
 #: Initialisation settings a training run may record in ``arch_kwargs``; they do not matter for loaded weights.
 _INIT_KEYS = ("init_type", "init_gain")
@@ -32,6 +33,20 @@ def build_spec_generator(spec: ModelSpec) -> Generator:
         raise ModelFileError(f"cannot build the model's architecture: {exc}") from exc
 
 
+def compare_state(
+    state: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor]
+) -> tuple[list[str], list[str], list[tuple[str, tuple[int, ...], tuple[int, ...]]]]:
+    """How a state dict misses a network's: missing names, unexpected names, (name, shape, expected shape)."""
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = sorted(
+        (k, tuple(state[k].shape), tuple(expected[k].shape))
+        for k in set(state) & set(expected)
+        if state[k].shape != expected[k].shape
+    )
+    return missing, unexpected, shapes
+
+
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, ModelSpec]:
     """Load a model file into its generator, in the spec's run mode (normally eval), on ``device``."""
     path = Path(path)
@@ -40,13 +55,8 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     # corrupt one must not allocate a network of many GB before the mismatch is noticed.
     with torch.device("meta"):
         expected = build_spec_generator(spec).state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(
-        f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}"
-        for k in set(state) & set(expected)
-        if state[k].shape != expected[k].shape
-    )
+    missing, unexpected, shapes = compare_state(state, expected)
+    wrong = [f"{k} {got} vs {want}" for k, got, want in shapes]
     if missing or unexpected or wrong:
         parts = []
         if missing:

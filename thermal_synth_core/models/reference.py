@@ -29,6 +29,7 @@ from thermal_synth_core.modelfile import (
     apply_run_mode,
     save_model,
 )
+from thermal_synth_core.models.loading import compare_state
 from thermal_synth_core.models.registry import build_generator, generator_info
 
 __all__ = [
@@ -96,13 +97,8 @@ def adapt_state_dict(state: Mapping[str, torch.Tensor], net: nn.Module, source: 
     for key, value in expected.items():
         if key.endswith("num_batches_tracked") and key not in adapted:
             adapted[key] = torch.zeros_like(value)  # BatchNorm counters missing before PyTorch 0.4.1
-    missing = sorted(set(expected) - set(adapted))
-    unexpected = sorted(set(adapted) - set(expected))
-    wrong = sorted(
-        f"{k}: checkpoint {tuple(adapted[k].shape)}, architecture {tuple(expected[k].shape)}"
-        for k in set(adapted) & set(expected)
-        if adapted[k].shape != expected[k].shape
-    )
+    missing, unexpected, shapes = compare_state(adapted, expected)
+    wrong = [f"{k}: checkpoint {got}, architecture {want}" for k, got, want in shapes]
     if missing or unexpected or wrong:
         lines = [f"{source}: the checkpoint does not fit the chosen architecture"]
         if missing:
