@@ -22,6 +22,7 @@ from thermal_synth_core.bagreader import BagReadError, TopicDoc
 from thermal_synth_core.errors import DataError
 from thermal_synth_core.eval.panels import frame_strip
 from thermal_synth_core.eval.scoring import METRIC_INFO, METRICS, MetricSummary, Stats
+from thermal_synth_core.infer.embedded import EMBEDDED_MODEL
 from thermal_synth_core.modelfile import JsonValue, SpecJson
 
 __all__ = [
@@ -86,7 +87,7 @@ class EvalOptions:
     bag: Path
     rgb_topic: str
     out: Path
-    model: str | Path | None = "default"
+    model: str | Path | None = EMBEDDED_MODEL
     """Model file; ``default`` (or None) for the embedded model. Ignored when a Synthesizer is passed."""
     backend: str = "auto"
     device: str = "auto"
