@@ -24,6 +24,7 @@ __all__ = [
     "PRECISIONS",
     "REFERENCE_ARCHS",
     "SYNTH_LAYOUTS",
+    "SYNTH_RIGS",
     "TRAIN_MODES",
     "VIEWS",
 ]
@@ -32,6 +33,8 @@ __all__ = [
 DATASET_FORMATS: Final = ("flir-v1", "flir-v2", "kaist", "llvip", "pairs")
 #: Layouts ``synth-data`` writes.
 SYNTH_LAYOUTS: Final = ("flir-v1", "flir-v2", "pairs", "bag")
+#: Camera rigs of ``synth-data --layout bag`` (``--rig``): FLIR v1 style, or another offset, scale and rotation.
+SYNTH_RIGS: Final = ("flir", "other")
 #: Transform models ``align estimate`` fits.
 ALIGNMENT_MODELS: Final = ("homography", "affine", "similarity")
 #: Output views of a synthesizer (``infer``, ``evaluate``, the node).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from thermal_synth_core.cli.common import add_command, parse_size, positive_float, positive_int
-from thermal_synth_core.names import SYNTH_LAYOUTS
+from thermal_synth_core.cli.common import add_command, non_negative_int, parse_size, positive_float, positive_int
+from thermal_synth_core.names import SYNTH_LAYOUTS, SYNTH_RIGS
 
 #: The handler, imported only when the command runs.
 HANDLER = "thermal_synth_core.cli.handlers.synth_data:run"
@@ -28,7 +28,10 @@ Layouts:
   pairs    <split>/{rgb,thermal,thermal16,mask}/ co-registered, 320x256 by default
   bag      a rosbag2 drive (day then night segments): RGB Image rgb8 900x800 at
            10 Hz, thermal mono16 640x512 at 9 Hz, warm masks mono8; optionally a
-           CompressedImage RGB topic
+           CompressedImage RGB topic; --camera-info adds /camera/rgb/camera_info and
+           /thermal/camera_info; --rig other: another rig (offset, 2.05 RGB px per
+           thermal px, 1.5 deg roll, narrower thermal view); --stops N: N standstills
+           of 1.5-3 s (frames repeat apart from sensor noise), listed in synth_info.json
 
 Every output holds ground_truth_alignment.yaml (the true RGB -> thermal
 transform) and synth_info.json (what was generated, frame by frame).
@@ -36,6 +39,7 @@ transform) and synth_info.json (what was generated, frame by frame).
 Examples:
   thermal-synth synth-data --out /tmp/flir_synth --layout flir-v1 --n 200
   thermal-synth synth-data --out /tmp/drive --layout bag --n 100 --storage mcap --compressed
+  thermal-synth synth-data --out /tmp/rig2 --layout bag --n 300 --rig other --stops 2 --camera-info
 """
 
 
@@ -87,6 +91,25 @@ def register(sub: Any) -> None:
     p.add_argument("--compressed", action="store_true", help="bag: also write a CompressedImage (JPEG) RGB topic")
     p.add_argument("--rgb-rate", type=positive_float, default=10.0, metavar="HZ", help="bag: RGB frame rate")
     p.add_argument("--thermal-rate", type=positive_float, default=9.0, metavar="HZ", help="bag: thermal frame rate")
+    p.add_argument(
+        "--rig",
+        choices=SYNTH_RIGS,
+        default="flir",
+        help="bag: the camera rig (flir: FLIR v1 style; other: another offset, scale, a 1.5 deg roll and a "
+        "narrower thermal view); ground_truth_alignment.yaml describes it",
+    )
+    p.add_argument(
+        "--stops",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="bag: N standstills of 1.5-3 s where car and scene stand still (listed in synth_info.json)",
+    )
+    p.add_argument(
+        "--camera-info",
+        action="store_true",
+        help="bag: also write CameraInfo on /camera/rgb/camera_info and /thermal/camera_info",
+    )
     p.add_argument(
         "--force",
         action="store_true",

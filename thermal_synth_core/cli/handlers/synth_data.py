@@ -43,12 +43,18 @@ def run(args: argparse.Namespace) -> int:
         compressed=args.compressed,
         rgb_rate=args.rgb_rate,
         thermal_rate=args.thermal_rate,
+        rig=args.rig,
+        stops=args.stops,
+        camera_info=args.camera_info,
     )
     r = generate(out, options)
     if r.layout == "bag":
         summary(
             f"synth-data bag ({r.extra['storage']}): {r.rgb_frames} RGB and {r.thermal_frames} thermal frames, "
-            f"{r.extra['segments']} segments ({r.extra['nights']} at night) -> {r.out}"
+            f"{r.extra['segments']} segments ({r.extra['nights']} at night)"
+            + (f", rig {r.extra['rig']}" if "rig" in r.extra else "")
+            + (f", {r.extra['stops']} stops" if "stops" in r.extra else "")
+            + f" -> {r.out}"
         )
     else:
         summary(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from thermal_synth_core.data.synth.bag import BAG_TOPICS, write_bag
+from thermal_synth_core.data.synth.bag import BAG_INFO_TOPICS, BAG_TOPICS, write_bag
 from thermal_synth_core.data.synth.folders import (
     FOLDER_LAYOUTS,
     GROUND_TRUTH_FILE,
@@ -17,10 +17,12 @@ from thermal_synth_core.data.synth.folders import (
     flir_v1_alignment,
     flir_v2_alignment,
     generate_folders,
+    other_rig_alignment,
 )
 from thermal_synth_core.data.synth.world import MASK_HOT_VEHICLE, MASK_PERSON
 
 __all__ = [
+    "BAG_INFO_TOPICS",
     "BAG_TOPICS",
     "GROUND_TRUTH_FILE",
     "INFO_FILE",
@@ -32,6 +34,7 @@ __all__ = [
     "flir_v1_alignment",
     "flir_v2_alignment",
     "generate",
+    "other_rig_alignment",
 ]
 
 #: Layouts ``synth-data`` can write.

@@ -49,6 +49,7 @@ from thermal_synth_core.fileio import atomic_write_json
 from thermal_synth_core.ui import progress
 
 __all__ = [
+    "BAG_ONLY_OPTIONS",
     "FOLDER_LAYOUTS",
     "GROUND_TRUTH_FILE",
     "INFO_FILE",
@@ -62,6 +63,7 @@ __all__ = [
     "flir_v1_alignment",
     "flir_v2_alignment",
     "generate_folders",
+    "other_rig_alignment",
     "rig_thermal_camera",
 ]
 
@@ -100,6 +102,25 @@ def flir_v2_alignment() -> Alignment:
     m[:2, :2] = a
     m[:2, 2] = th_c - a @ rgb_c
     return Alignment.from_matrix(m, V2_RGB_SIZE, THERMAL_SIZE, "synthetic ground truth (FLIR v2 style)")
+
+
+def other_rig_alignment() -> Alignment:
+    """A rig unlike FLIR's (``synth-data --layout bag --rig other``): 2.05 RGB px per thermal px, rotated 1.5 degrees.
+
+    The thermal view is narrower than the FLIR v1 rig's (HFOV ~37.5 degrees against ~44.6), its centre
+    sits 60 px right of and 55 px above the reference RGB frame's centre, and the thermal camera is rolled
+    by 1.5 degrees against the RGB one. The whole thermal view lies inside the RGB frame.
+    """
+    theta = np.deg2rad(1.5)
+    s = 1.0 / 2.05
+    c, si = np.cos(theta) * s, np.sin(theta) * s
+    rgb_c = np.array([(V1_RGB_SIZE[0] - 1) / 2 + 60.0, (V1_RGB_SIZE[1] - 1) / 2 - 55.0])
+    th_c = np.array([(THERMAL_SIZE[0] - 1) / 2, (THERMAL_SIZE[1] - 1) / 2])
+    a = np.array([[c, -si], [si, c]])
+    m = np.eye(3)
+    m[:2, :2] = a
+    m[:2, 2] = th_c - a @ rgb_c
+    return Alignment.from_matrix(m, V1_RGB_SIZE, THERMAL_SIZE, "synthetic ground truth (another rig)")
 
 
 def rig_thermal_camera(ref_width: int, to_thermal: Matrix, thermal_width: int) -> ThermalCameraJson:
@@ -143,6 +164,16 @@ class SynthOptions:
     compressed: bool = False
     rgb_rate: float = 10.0
     thermal_rate: float = 9.0
+    #: The camera rig: "flir" (FLIR v1 style) or "other" (:func:`other_rig_alignment`); see ``bag.RIGS``.
+    rig: str = "flir"
+    #: Standstill periods in the drive (the car and the scene stand still; only sensor noise changes).
+    stops: int = 0
+    #: Also write ``sensor_msgs/msg/CameraInfo`` beside each camera's images (``bag.BAG_INFO_TOPICS``).
+    camera_info: bool = False
+
+
+#: SynthOptions fields only the bag layout uses and the folder layouts' ``synth_info.json`` leaves out.
+BAG_ONLY_OPTIONS = ("rig", "stops", "camera_info")
 
 
 @dataclass(frozen=True)
@@ -486,7 +517,9 @@ def _finish(out: Path, opt: SynthOptions, truth: Alignment, frames: list[FrameJs
     truth.save(out / GROUND_TRUTH_FILE)
     info: SynthInfoJson = {
         "generator": "thermal-synth synth-data",
-        "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opt).items()},
+        "options": {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opt).items() if k not in BAG_ONLY_OPTIONS
+        },
         "alignment": truth.to_dict(),
         "thermal_camera": rig_thermal_camera(geo.ref_size[0], geo.to_thermal, geo.thermal_size[0]),
         "frames": frames,
@@ -510,5 +543,8 @@ def generate_folders(out: str | Path, options: SynthOptions) -> SynthResult:
         raise DataError(f"unknown synthetic layout {options.layout!r}; valid: {', '.join(writers)}, bag")
     if not 0.0 <= options.night_fraction <= 1.0:
         raise DataError(f"--night-fraction must be between 0 and 1, got {options.night_fraction}")
+    defaults = SynthOptions(layout=options.layout)
+    if any(getattr(options, k) != getattr(defaults, k) for k in BAG_ONLY_OPTIONS):
+        raise DataError("--rig, --stops and --camera-info apply to --layout bag only")
     out.mkdir(parents=True, exist_ok=True)
     return writers[options.layout](out, options)
