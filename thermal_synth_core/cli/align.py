@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from thermal_synth_core.cli.common import add_command, parse_size, positive_int
+from thermal_synth_core.cli.prepare import BAG_HELP, add_bag_arguments
 from thermal_synth_core.names import ALIGNMENT_MODELS, DATASET_FORMATS
 
 HANDLERS = "thermal_synth_core.cli.handlers.align"
@@ -39,8 +40,14 @@ image at its full size and of the thermal image) the transform is fitted to
 hand-picked correspondences instead; sizes come from the dataset (--root,
 --format) or from --rgb-size and --thermal-size.
 
+With --bag (instead of --root/--format) the frame pairs come from recorded
+drives: paired by header stamp within --slop, an evenly spaced sample of
+--max-frames pairs (cars standing still skipped).
+
 Examples:
   thermal-synth align estimate --root FLIR_ADAS_1_3 --format flir-v1 --out alignment.yaml
+  thermal-synth align estimate --bag drive1 --rgb-topic /camera/rgb/image_raw --thermal-topic /thermal/image_raw \
+      --out alignment.yaml
   thermal-synth align estimate --points picked.csv --rgb-size 1800x1600 --thermal-size 640x512 --out alignment.yaml
 """
 
@@ -49,6 +56,9 @@ Render alignment overlays for a sample of frames: an edge overlay (thermal
 edges magenta, RGB edges green; they coincide when aligned) and a checkerboard
 blend of warped RGB and thermal per frame, plus contact_sheet.png with all of
 them and check.json with an edge-agreement score per frame.
+
+Frames come from a dataset (--root, --format) or from recorded drives (--bag
+with --rgb-topic and --thermal-topic: an evenly spaced sample of --n pairs).
 
 Example:
   thermal-synth align check --root FLIR_ADAS_1_3 --format flir-v1 --alignment alignment.yaml --out align_check/
@@ -73,6 +83,7 @@ def register(sub: Any) -> None:
         f"{HANDLERS}:run_estimate",
     )
     est.add_argument("--root", default=None, metavar="DIR", help="dataset root (required unless --points with sizes)")
+    est.add_argument("--bag", action="append", default=None, metavar="PATH", help=f"{BAG_HELP}, instead of --root")
     est.add_argument("--format", default=None, metavar="FORMAT", help=f"dataset layout: {', '.join(DATASET_FORMATS)}")
     est.add_argument("--out", required=True, metavar="FILE", help="alignment YAML to write")
     est.add_argument("--model", choices=ALIGNMENT_MODELS, default="homography", help="transform model to fit")
@@ -96,6 +107,7 @@ def register(sub: Any) -> None:
         help="fail (exit 1, nothing written) when the evidence is weak: few frames agree, a flat search score, "
         "or perspective the frames do not agree on",
     )
+    add_bag_arguments(est, selection=False)
 
     chk = add_command(
         actions,
@@ -104,9 +116,13 @@ def register(sub: Any) -> None:
         CHECK,
         f"{HANDLERS}:run_check",
     )
-    chk.add_argument("--root", required=True, metavar="DIR", help="dataset root")
-    chk.add_argument("--format", required=True, metavar="FORMAT", help=f"dataset layout: {', '.join(DATASET_FORMATS)}")
+    chk.add_argument("--root", default=None, metavar="DIR", help="dataset root (or --bag)")
+    chk.add_argument("--bag", action="append", default=None, metavar="PATH", help=f"{BAG_HELP}, instead of --root")
+    chk.add_argument(
+        "--format", default=None, metavar="FORMAT", help=f"dataset layout (with --root): {', '.join(DATASET_FORMATS)}"
+    )
     chk.add_argument("--alignment", required=True, metavar="FILE", help="alignment YAML from 'align estimate'")
     chk.add_argument("--out", required=True, metavar="DIR", help="folder for overlays and contact_sheet.png")
     chk.add_argument("--n", type=positive_int, default=12, metavar="N", help="frames to render")
     chk.add_argument("--seed", type=int, default=0, help="seed for the frame sample")
+    add_bag_arguments(chk, selection=False)

@@ -37,9 +37,64 @@ warns). Synthetic data from synth-data records its own. pairs (your own data)
 has no preset: pass --thermal-hfov, or 45 deg is assumed with a warning.
 --thermal-hfov overrides any preset.
 
-Example:
+Recorded drives (--bag instead of --root/--format): RGB and thermal frames of
+one or more bags (rosbag2 sqlite3/mcap, ROS 1; Image or CompressedImage RGB,
+mono8/mono16/16UC1 thermal) are paired by header stamp within --slop (each
+thermal frame used once), thinned to at most one pair per --stride-s, with
+near-duplicate thermal frames of a standing car skipped, tagged day or night
+from the RGB brightness, and split by drive (several bags: whole bags to val)
+or by blocks of --block-s seconds (one bag), never frame by frame. They are
+extracted to OUT/extracted/ (extraction.json: every pair's bag, stamps, split,
+condition; every skipped frame counted by reason), then prepared as above;
+--alignment auto estimates the rig's alignment from them. The thermal field of
+view comes from --thermal-hfov, else the thermal CameraInfo
+(<topic namespace>/camera_info, or --thermal-info-topic).
+
+Examples:
   thermal-synth prepare --root FLIR_ADAS_1_3 --format flir-v1 --out data/flir --alignment auto
+  thermal-synth prepare --bag drive1 --bag drive2 --rgb-topic /camera/rgb/image_raw \
+      --thermal-topic /thermal/image_raw --stride-s 0.5 --out data/our_rig
 """
+
+BAG_HELP = "a recorded drive: rosbag2 folder, .db3/.mcap file or ROS 1 .bag (repeat for several drives)"
+
+
+def add_bag_arguments(p: Any, *, selection: bool) -> None:
+    """The ``--bag`` source (shared with ``align``); ``selection`` adds stride, standstill and split options."""
+    g = p.add_argument_group("recorded drive (--bag)")
+    g.add_argument("--rgb-topic", default=None, metavar="T", help="RGB image topic (Image or CompressedImage)")
+    g.add_argument("--thermal-topic", default=None, metavar="T", help="thermal image topic (mono8/mono16/16UC1)")
+    g.add_argument(
+        "--slop", type=float, default=0.05, metavar="S", help="max header-stamp difference of a pair, seconds"
+    )
+    g.add_argument(
+        "--rgb-info-topic", default=None, metavar="T", help="RGB CameraInfo topic (default: <namespace>/camera_info)"
+    )
+    g.add_argument(
+        "--thermal-info-topic",
+        default=None,
+        metavar="T",
+        help="thermal CameraInfo topic (default: <namespace>/camera_info); gives the thermal field of view",
+    )
+    if not selection:
+        return
+    g.add_argument(
+        "--stride-s", type=float, default=0.0, metavar="S", help="at most one pair per S seconds (0: every pair)"
+    )
+    g.add_argument(
+        "--block-s",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="length of the time blocks a single drive is split by (train/val)",
+    )
+    g.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="fraction of drives (several --bag) or time blocks (one) that go to val, evenly spaced",
+    )
 
 
 def register(sub: Any) -> None:
@@ -51,8 +106,12 @@ def register(sub: Any) -> None:
         DESCRIPTION,
         HANDLER,
     )
-    p.add_argument("--root", required=True, metavar="DIR", help="dataset root as downloaded (e.g. FLIR_ADAS_1_3)")
-    p.add_argument("--format", required=True, metavar="FORMAT", help=f"dataset layout: {', '.join(DATASET_FORMATS)}")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--root", metavar="DIR", help="dataset root as downloaded (e.g. FLIR_ADAS_1_3)")
+    source.add_argument("--bag", action="append", metavar="PATH", help=BAG_HELP)
+    p.add_argument(
+        "--format", default=None, metavar="FORMAT", help=f"dataset layout (with --root): {', '.join(DATASET_FORMATS)}"
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory for aligned pairs and manifest.json")
     p.add_argument(
         "--alignment",
@@ -103,3 +162,4 @@ def register(sub: Any) -> None:
         "in manifest.json and the trained model; overrides the format's preset (default: the preset; pairs: "
         "45, with a warning)",
     )
+    add_bag_arguments(p, selection=True)

@@ -29,9 +29,13 @@ from thermal_synth_core.errors import AlignmentError, DataError
 from thermal_synth_core.fileio import atomic_write_json
 
 __all__ = [
+    "CONDITIONS",
     "MANIFEST_NAME",
     "SCHEMA",
     "SCHEMA_VERSION",
+    "CameraInfoRecord",
+    "DriveBag",
+    "DriveSource",
     "Manifest",
     "PairEntry",
     "SingleEntry",
@@ -81,9 +85,10 @@ class _PairJsonBase(TypedDict):
 
 
 class PairJson(_PairJsonBase, total=False):
-    """One entry of ``pairs``: paths relative to the dataset root."""
+    """One entry of ``pairs``: paths relative to the dataset root; ``condition`` for data from a drive."""
 
     mask: str
+    condition: str
 
 
 class _SingleJsonBase(TypedDict):
@@ -125,14 +130,64 @@ class _ManifestJsonBase(TypedDict):
     size: list[int]
 
 
+class CameraInfoJson(TypedDict):
+    """A CameraInfo found on a bag, as the manifest records it (``k`` row-major 3x3)."""
+
+    topic: str
+    width: int
+    height: int
+    k: list[float]
+    d: list[float]
+    distortion_model: str
+    frame_id: str
+    hfov_deg: float
+
+
+class _DriveBagJsonBase(TypedDict):
+    path: str
+    name: str
+    split: str
+    pairs: int
+
+
+class DriveBagJson(_DriveBagJsonBase, total=False):
+    """One bag of a drive dataset; ``damage`` when it broke part-way (its pairs are those read before)."""
+
+    damage: str
+
+
+class DriveJson(TypedDict):
+    """The manifest's ``drive`` entry: the bags a ``prepare --bag`` dataset was extracted from, and how."""
+
+    bags: list[DriveBagJson]
+    rgb_topic: str
+    thermal_topic: str
+    slop_s: float
+    stride_s: float
+    block_s: float
+    val_fraction: float
+    split_by: str
+    standstill_threshold: float
+    night_brightness: float
+    camera_info: dict[str, CameraInfoJson]
+    conditions: dict[str, dict[str, int]]
+    skipped_by_reason: dict[str, int]
+    reasons: dict[str, str]
+    extraction: str
+
+
 class ManifestJson(_ManifestJsonBase, total=False):
-    """``manifest.json`` as written (keys in this order; ``thermal_camera`` absent in old manifests)."""
+    """``manifest.json`` as written (keys in this order; ``thermal_camera`` absent in old manifests).
+
+    ``drive`` only in datasets prepared from bags (``prepare --bag``).
+    """
 
     thermal_camera: ThermalCameraJson
     has_masks: bool
     counts: dict[str, dict[str, int]]
     skipped_by_reason: dict[str, int]
     reasons: dict[str, str]
+    drive: DriveJson
     pairs: list[PairJson]
     unpaired: list[SingleJson]
     skipped: list[SkippedJson]
@@ -169,6 +224,170 @@ class ThermalCamera:
         return cls(hfov, width, str(data.get("source", "")))
 
 
+#: Lighting conditions a pair of a drive is tagged with (from the RGB frame's mean brightness).
+CONDITIONS = ("day", "night")
+
+
+@dataclass(frozen=True)
+class CameraInfoRecord:
+    """A camera's CameraInfo as found on a bag: its topic, size, intrinsics and horizontal field of view."""
+
+    topic: str
+    width: int
+    height: int
+    k: tuple[float, ...]
+    d: tuple[float, ...] = ()
+    distortion_model: str = ""
+    frame_id: str = ""
+
+    @property
+    def hfov_deg(self) -> float:
+        """Horizontal field of view of the full frame: ``2 atan(width / (2 fx))``, in degrees."""
+        return math.degrees(2.0 * math.atan(self.width / (2.0 * self.k[0])))
+
+    def to_json(self) -> CameraInfoJson:
+        """The manifest's entry."""
+        return {
+            "topic": self.topic,
+            "width": self.width,
+            "height": self.height,
+            "k": list(self.k),
+            "d": list(self.d),
+            "distortion_model": self.distortion_model,
+            "frame_id": self.frame_id,
+            "hfov_deg": round(self.hfov_deg, 6),
+        }
+
+    @classmethod
+    def from_json(cls, item: object) -> CameraInfoRecord | None:
+        """Parse one entry; None when malformed (the camera infos are information only)."""
+        if not isinstance(item, Mapping):
+            return None
+        k, d, width, height = item.get("k"), item.get("d", []), item.get("width"), item.get("height")
+        numbers = isinstance(k, list) and len(k) == 9 and isinstance(d, list)
+        if not numbers or not isinstance(width, int) or not isinstance(height, int):
+            return None
+        assert isinstance(k, list) and isinstance(d, list)
+        if not all(isinstance(v, int | float) for v in [*k, *d]) or not k[0]:
+            return None
+        return cls(
+            str(item.get("topic", "")),
+            width,
+            height,
+            tuple(float(v) for v in k),
+            tuple(float(v) for v in d),
+            str(item.get("distortion_model", "")),
+            str(item.get("frame_id", "")),
+        )
+
+
+@dataclass(frozen=True)
+class DriveBag:
+    """One bag of a drive dataset: where it was, its name in frame ids, its split, pairs taken, any damage."""
+
+    path: str
+    name: str
+    split: str  # "train", "val", or "train+val" (split by time blocks)
+    pairs: int
+    damage: str = ""
+
+    def to_json(self) -> DriveBagJson:
+        """The manifest's entry."""
+        out: DriveBagJson = {"path": self.path, "name": self.name, "split": self.split, "pairs": self.pairs}
+        if self.damage:
+            out["damage"] = self.damage
+        return out
+
+    @classmethod
+    def from_json(cls, item: object) -> DriveBag | None:
+        """Parse one entry; None when malformed (information only)."""
+        if not isinstance(item, Mapping):
+            return None
+        pairs = item.get("pairs")
+        if not isinstance(pairs, int) or isinstance(pairs, bool):
+            return None
+        path, name, split = (str(item.get(k, "")) for k in ("path", "name", "split"))
+        return cls(path, name, split, pairs, str(item.get("damage", "")))
+
+
+@dataclass(frozen=True)
+class DriveSource:
+    """What a ``prepare --bag`` dataset was extracted from and how (the manifest's ``drive`` entry)."""
+
+    bags: tuple[DriveBag, ...]
+    rgb_topic: str
+    thermal_topic: str
+    slop_s: float
+    stride_s: float
+    block_s: float
+    val_fraction: float
+    split_by: str  # "drive" (whole bags to val) or "time-block"
+    standstill_threshold: float
+    night_brightness: float
+    #: ``rgb`` and ``thermal``: the CameraInfo found for each camera (absent when the bag has none).
+    camera_info: Mapping[str, CameraInfoRecord] = field(default_factory=dict)
+    #: Per split: pairs per lighting condition (``day``, ``night``).
+    conditions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: Frames of the bags not extracted, by reason (unpaired, stride, standstill, undecodable, ...).
+    skipped_by_reason: Mapping[str, int] = field(default_factory=dict)
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    #: The extraction's own record (per pair: bag, stamps, split, condition), relative to the dataset root.
+    extraction: str = ""
+
+    def to_json(self) -> DriveJson:
+        """The manifest's ``drive`` entry."""
+        return {
+            "bags": [b.to_json() for b in self.bags],
+            "rgb_topic": self.rgb_topic,
+            "thermal_topic": self.thermal_topic,
+            "slop_s": self.slop_s,
+            "stride_s": self.stride_s,
+            "block_s": self.block_s,
+            "val_fraction": self.val_fraction,
+            "split_by": self.split_by,
+            "standstill_threshold": self.standstill_threshold,
+            "night_brightness": self.night_brightness,
+            "camera_info": {role: c.to_json() for role, c in self.camera_info.items()},
+            "conditions": {split: dict(c) for split, c in self.conditions.items()},
+            "skipped_by_reason": dict(self.skipped_by_reason),
+            "reasons": dict(self.reasons),
+            "extraction": self.extraction,
+        }
+
+    @classmethod
+    def from_json(cls, data: object, where: str) -> DriveSource:
+        """Parse the ``drive`` entry (DataError when it is not an object; odd details are dropped)."""
+        if not isinstance(data, Mapping):
+            raise DataError(f"{where} drive: expected an object")
+
+        def number(key: str) -> float:
+            value = data.get(key, 0.0)
+            return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+        infos = data.get("camera_info")
+        cameras = {
+            str(role): c for role, c in ((r, CameraInfoRecord.from_json(v)) for r, v in _items(infos)) if c is not None
+        }
+        bags = (DriveBag.from_json(b) for b in (data.get("bags") or []))
+        return cls(
+            bags=tuple(b for b in bags if b is not None),
+            rgb_topic=str(data.get("rgb_topic", "")),
+            thermal_topic=str(data.get("thermal_topic", "")),
+            slop_s=number("slop_s"),
+            stride_s=number("stride_s"),
+            block_s=number("block_s"),
+            val_fraction=number("val_fraction"),
+            split_by=str(data.get("split_by", "")),
+            standstill_threshold=number("standstill_threshold"),
+            night_brightness=number("night_brightness"),
+            camera_info=cameras,
+            conditions=_int_table(data.get("conditions")),
+            skipped_by_reason=_str_map(data.get("skipped_by_reason"), int),
+            reasons=_str_map(data.get("reasons"), str),
+            extraction=str(data.get("extraction", "")),
+        )
+
+
 def _relative(path: Path, root: Path) -> str:
     """``path`` (under ``root``) as the manifest writes it: relative, with forward slashes."""
     return path.relative_to(root).as_posix()
@@ -183,6 +402,8 @@ class PairEntry:
     rgb: Path
     thermal: Path
     mask: Path | None = None
+    #: ``day`` or ``night`` for pairs from a drive (``prepare --bag``); None otherwise.
+    condition: str | None = None
 
     def to_json(self, root: Path) -> PairJson:
         """The manifest entry, paths relative to the dataset ``root``."""
@@ -194,6 +415,8 @@ class PairEntry:
         }
         if self.mask is not None:
             out["mask"] = _relative(self.mask, root)
+        if self.condition is not None:
+            out["condition"] = self.condition
         return out
 
     @classmethod
@@ -202,12 +425,16 @@ class PairEntry:
         if not isinstance(item, Mapping):
             raise DataError(f"{where}: expected an object")
         mask = item.get("mask")
+        condition = item.get("condition")
+        if condition is not None and condition not in CONDITIONS:
+            raise DataError(f"{where}: 'condition' must be one of {', '.join(CONDITIONS)}, got {condition!r}")
         return cls(
             split=str(_need(item, "split", str, where)),
             frame_id=str(_need(item, "id", str, where)),
             rgb=_safe_path(root, item.get("rgb"), where),
             thermal=_safe_path(root, item.get("thermal"), where),
             mask=_safe_path(root, mask, where) if mask is not None else None,
+            condition=condition,
         )
 
 
@@ -325,6 +552,8 @@ class Manifest:
     skipped_by_reason: Mapping[str, int] = field(default_factory=dict)
     #: The reason codes of ``skipped`` in words.
     reasons: Mapping[str, str] = field(default_factory=dict)
+    #: The bags a ``prepare --bag`` dataset was extracted from (None for datasets read from folders).
+    drive: DriveSource | None = None
 
     @property
     def splits(self) -> list[str]:
@@ -379,6 +608,8 @@ class Manifest:
         out["counts"] = {split: dict(c) for split, c in self.counts.items()}
         out["skipped_by_reason"] = dict(self.skipped_by_reason)
         out["reasons"] = dict(self.reasons)
+        if self.drive is not None:
+            out["drive"] = self.drive.to_json()
         out["pairs"] = [p.to_json(self.root) for p in self.pairs]
         out["unpaired"] = [u.to_json(self.root) for u in self.unpaired]
         out["skipped"] = [s.to_json() for s in self.skipped]
@@ -405,6 +636,7 @@ class Manifest:
             for i, item in enumerate(data.get("unpaired", []) or [])
         )
         camera = data.get("thermal_camera")
+        drive = data.get("drive")
         return cls(
             root=root,
             format=str(_need(data, "format", str, where)),
@@ -422,6 +654,7 @@ class Manifest:
             thermal_normalisation=str(data.get("thermal_normalisation", "")),
             skipped_by_reason=_str_map(data.get("skipped_by_reason"), int),
             reasons=_str_map(data.get("reasons"), str),
+            drive=None if drive is None else DriveSource.from_json(drive, where),
         )
 
 
@@ -479,6 +712,11 @@ def _str_map(value: object, kind: type[_T]) -> dict[str, _T]:
     if not isinstance(value, Mapping):
         return {}
     return {str(k): v for k, v in value.items() if isinstance(v, kind) and not isinstance(v, bool)}
+
+
+def _items(value: object) -> list[tuple[str, object]]:
+    """The entries of a mapping (none when ``value`` is not one)."""
+    return [(str(k), v) for k, v in value.items()] if isinstance(value, Mapping) else []
 
 
 def _int_table(value: object) -> dict[str, dict[str, int]]:

@@ -122,6 +122,10 @@ class PrepareOptions:
     seed: int = 0
     #: The thermal camera's horizontal field of view (degrees, full frame); None: the dataset's preset.
     thermal_hfov: float | None = None
+    #: Where ``thermal_hfov`` comes from, as the manifest records it (e.g. the CameraInfo of a bag).
+    thermal_hfov_source: str = "--thermal-hfov"
+    #: ``--alignment auto`` estimates from the frames even for a co-registered layout (frames of a rig's drive).
+    estimate_alignment: bool = False
 
 
 @dataclass(frozen=True)
@@ -399,7 +403,7 @@ def resolve_alignment(
     shipped = layout.shipped_alignment(opts.root)
     if shipped is not None:
         return shipped, "auto: shipped with the dataset"
-    if layout.coregistered:
+    if layout.coregistered and not opts.estimate_alignment:
         return _coregistered_alignment(records), "auto: co-registered cameras"
     if not any(rec.paired for rec in records):
         thermal_only = sum(1 for rec in records if rec.rgb is None)
@@ -436,7 +440,8 @@ def resolve_thermal_camera(opts: PrepareOptions, width: int) -> tuple[ThermalCam
     """
     flag = "--thermal-hfov DEG (the thermal camera's horizontal field of view over its full frame)"
     if opts.thermal_hfov is not None:
-        return ThermalCamera(check_hfov(opts.thermal_hfov, "--thermal-hfov"), width, "--thermal-hfov"), None
+        hfov = check_hfov(opts.thermal_hfov, opts.thermal_hfov_source)
+        return ThermalCamera(hfov, width, opts.thermal_hfov_source), None
     root = Path(opts.root)
     synth = _load_json(root / SYNTH_INFO_NAME)
     if synth is not None and str(synth.get("generator", "")).startswith("thermal-synth synth-data"):

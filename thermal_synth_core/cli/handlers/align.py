@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.markup import escape
@@ -12,6 +14,8 @@ from rich.markup import escape
 from thermal_synth_core.align.estimate import FrameFit
 from thermal_synth_core.align.points import alignment_from_points, read_points
 from thermal_synth_core.align.transform import Alignment
+from thermal_synth_core.cli.handlers.prepare import drive_options
+from thermal_synth_core.data.drive import sampled_pairs
 from thermal_synth_core.data.imageio import read_rgb, read_thermal
 from thermal_synth_core.data.layouts import scan_dataset
 from thermal_synth_core.data.rig import check_alignment, estimate_from_dataset
@@ -24,6 +28,20 @@ def need_action(args: argparse.Namespace) -> int:
     raise ThermalSynthError(
         "choose an action: 'thermal-synth align estimate ...' or 'thermal-synth align check ...' (see --help)"
     )
+
+
+@contextlib.contextmanager
+def _frames_of(args: argparse.Namespace, n: int) -> Iterator[tuple[str, str]]:
+    """``(root, format)`` of the frames to use: the dataset, or a sample of ``n`` pairs of the --bag drives."""
+    if args.bag is not None and args.root is not None:
+        raise ThermalSynthError("give --root (a dataset) or --bag (recorded drives), not both")
+    if args.bag is None:
+        if args.root is None or args.format is None:
+            raise ThermalSynthError("give --root and --format (a dataset), or --bag with --rgb-topic/--thermal-topic")
+        yield args.root, args.format
+        return
+    with sampled_pairs(drive_options(args), n) as root:
+        yield str(root), "pairs"
 
 
 def _dataset_sizes(root: str, fmt: str) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -44,14 +62,17 @@ def _dataset_sizes(root: str, fmt: str) -> tuple[tuple[int, int], tuple[int, int
 
 def run_estimate(args: argparse.Namespace) -> int:
     """Handler: estimate (or fit to points) and write the alignment YAML."""
-    if args.points is None and (args.root is None or args.format is None):
-        raise ThermalSynthError("align estimate needs --root and --format (or --points with the sizes)")
+    if args.points is None and args.bag is None and (args.root is None or args.format is None):
+        raise ThermalSynthError("align estimate needs --root and --format, or --bag (or --points with the sizes)")
     if args.points is not None:
         rgb_pts, th_pts = read_points(args.points)
         if args.rgb_size is None or args.thermal_size is None:
-            if args.root is None or args.format is None:
-                raise ThermalSynthError("with --points, give --rgb-size and --thermal-size, or --root and --format")
-            rgb_size, thermal_size = _dataset_sizes(args.root, args.format)
+            if args.bag is None and (args.root is None or args.format is None):
+                raise ThermalSynthError(
+                    "with --points, give --rgb-size and --thermal-size, or --root and --format, or --bag"
+                )
+            with _frames_of(args, 20) as (root, fmt):
+                rgb_size, thermal_size = _dataset_sizes(root, fmt)
         rgb_size = args.rgb_size or rgb_size
         thermal_size = args.thermal_size or thermal_size
         alignment = alignment_from_points(rgb_pts, th_pts, rgb_size, thermal_size, model=args.model)
@@ -67,9 +88,10 @@ def run_estimate(args: argparse.Namespace) -> int:
         if fit.error:
             console.print(f"[yellow]{fit.key}: {fit.error}[/]")
 
-    result = estimate_from_dataset(
-        args.root, args.format, model=args.model, max_frames=args.max_frames, seed=args.seed, on_frame=report
-    )
+    with _frames_of(args, args.max_frames) as (root, fmt):
+        result = estimate_from_dataset(
+            root, fmt, model=args.model, max_frames=args.max_frames, seed=args.seed, on_frame=report
+        )
     a = result.alignment
     q = a.quality
     rejected = [f for f in result.frames if f.matrix is not None and not f.inlier]
@@ -97,7 +119,8 @@ def run_estimate(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     """Handler: render overlays and the contact sheet."""
     alignment = Alignment.load(args.alignment)
-    result = check_alignment(args.root, args.format, alignment, Path(args.out), n=args.n, seed=args.seed)
+    with _frames_of(args, args.n) as (root, fmt):
+        result = check_alignment(root, fmt, alignment, Path(args.out), n=args.n, seed=args.seed)
     values = [v for v in result.scores.values() if not math.isnan(v)]
     median = sorted(values)[len(values) // 2] if values else float("nan")
     skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
