@@ -272,13 +272,13 @@ def test_engines_are_deserialised_only_through_the_checked_cache() -> None:
     # The backend hands it to load_or_build_engine with engine_cache_path(key, cache_dir()); export
     # deserialises the bytes it has just built, to verify them.
     assert sorted(deserializer_users) == [
-        "thermal_synth_core/cli/export.py",
+        "thermal_synth_core/cli/handlers/export.py",
         "thermal_synth_core/infer/backends/tensorrt_backend.py",
     ]
     backend = (REPO / "thermal_synth_core/infer/backends/tensorrt_backend.py").read_text()
     assert "path = engine_cache_path(key, cache_dir())" in backend  # one engine per input size, each checked
     assert "load_or_build_engine(\n                    key, path," in backend
-    export = (REPO / "thermal_synth_core/cli/export.py").read_text()
+    export = (REPO / "thermal_synth_core/cli/handlers/export.py").read_text()
     assert "data = build_engine(" in export
     assert "engine = deserializer()(data)" in export
 
