@@ -31,6 +31,7 @@ Benchmarks of the hot paths, each compared with the plain approach in the same r
   infer     latency/FPS per backend and resolution; ONNX Runtime vs. torch eager, fast vs. unet_256
   train     iterations/s vs. a plain eager loop written like the original implementation
   prepare   aligned pairs/s with 1 and 2 workers
+  prepare-bag  prepare --bag pairs/s on a 30 Hz drive, 1 and 2 workers, vs. a plain extraction script
   evaluate  frames/s of offline bag evaluation
   node      end-to-end ROS 2 latency vs. the in-process Synthesizer (needs ROS 2)
   startup   fresh node + camera processes: time to the first frame, per Fast DDS transport choice (ROS 2)
@@ -98,6 +99,19 @@ def _prepare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=2, metavar="N", help="runs per worker count (best counts)")
 
 
+def _prepare_bag_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--frames", type=positive_int, default=300, metavar="N", help="RGB frames of the 30 Hz synthetic drive"
+    )
+    parser.add_argument(
+        "--stops", type=non_negative_int, default=2, metavar="N", help="standstills in the drive (frames that repeat)"
+    )
+    parser.add_argument(
+        "--stride-s", type=float, default=0.0, metavar="S", help="prepare --bag --stride-s (default 0: every pair)"
+    )
+    parser.add_argument("--repeat", type=positive_int, default=2, metavar="N", help="runs per case (best counts)")
+
+
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=60, metavar="N", help="RGB frames in the synthetic drive")
     parser.add_argument("--rounds", type=int, default=3, metavar="N", help="alternating rounds (plain, ours)")
@@ -126,6 +140,12 @@ CORE_BENCHMARKS: tuple[BenchmarkSpec, ...] = (
         "prepare throughput with 1 and 2 workers",
         _prepare_arguments,
         "thermal_synth_core.bench.prepare:run",
+    ),
+    BenchmarkSpec(
+        "prepare-bag",
+        "prepare --bag pairs/s on a 30 Hz drive with 1 and 2 workers vs. a plain extraction script",
+        _prepare_bag_arguments,
+        "thermal_synth_core.bench.prepare_bag:run",
     ),
     BenchmarkSpec(
         "evaluate",

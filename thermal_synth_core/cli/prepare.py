@@ -134,7 +134,13 @@ def register(sub: Any) -> None:
         default=8,
         help="8: AGC-normalised thermal; 16: keep raw 16-bit thermal where the dataset has it",
     )
-    p.add_argument("--workers", type=positive_int, default=2, metavar="N", help="parallel worker processes")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=2,
+        metavar="N",
+        help="parallel worker processes (with --bag also the extraction's writer threads)",
+    )
     p.add_argument(
         "--include-unpaired",
         action="store_true",

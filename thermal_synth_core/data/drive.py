@@ -28,7 +28,11 @@ turns one or more bags into a ``pairs`` folder that the dataset machinery reads
    recorded) and ``<split>/thermal16/<id>.png`` (mono16/16UC1) or
    ``<split>/thermal/<id>.png`` (mono8), ``id`` = ``<bag name>_<RGB stamp ns>``,
    each file written atomically, thermal first, so a pair is done when its RGB
-   file exists and a re-run skips it; :data:`EXTRACTION_NAME` records every pair
+   file exists and a re-run skips it. With ``workers`` > 1 the PNG encoding and
+   writing (most of the work) run on a pool of that many threads (OpenCV's encoder
+   and the file system calls release the GIL) fed through a bounded queue, while
+   reading, decoding and the standstill test stay in order in the calling thread:
+   the output is the same whatever the worker count. :data:`EXTRACTION_NAME` records every pair
    (bag, stamps, split, block, condition), the skips by reason, the bags (with any
    damage) and their CameraInfos.
 
@@ -46,8 +50,9 @@ import math
 import re
 import shutil
 import tempfile
-from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, TypedDict
@@ -616,6 +621,32 @@ def _write(root: Path, frame: _Frame) -> bool:
     return True
 
 
+def _written(root: Path, frames: Iterable[_Frame], workers: int) -> Iterator[tuple[DrivePair, bool]]:
+    """Write each frame, yielding its pair and whether it was written now, in the order of ``frames``.
+
+    With ``workers`` > 1 the writes run on that many threads (PNG encoding and file
+    system calls release the GIL); at most ``2 * workers`` frames are in flight, so
+    memory stays bounded. A failed write stops the run after the writes under way end.
+    """
+    if workers <= 1:
+        for frame in frames:
+            yield frame.pair, _write(root, frame)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
+    pending: deque[tuple[DrivePair, Future[bool]]] = deque()
+    try:
+        for frame in frames:
+            pending.append((frame.pair, pool.submit(_write, root, frame)))
+            while len(pending) >= 2 * workers:
+                pair, done = pending.popleft()
+                yield pair, done.result()
+        while pending:
+            pair, done = pending.popleft()
+            yield pair, done.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _open_extraction(root: Path, opts: DriveOptions, overwrite: bool) -> None:
     """Create ``root``; refuse (or with ``overwrite`` clear) an extraction made with other settings."""
     root.mkdir(parents=True, exist_ok=True)
@@ -641,9 +672,17 @@ def _open_extraction(root: Path, opts: DriveOptions, overwrite: bool) -> None:
 
 
 def extract_drive(
-    opts: DriveOptions, root: str | Path, *, overwrite: bool = False, show_progress: bool | None = None
+    opts: DriveOptions,
+    root: str | Path,
+    *,
+    overwrite: bool = False,
+    show_progress: bool | None = None,
+    workers: int = 1,
 ) -> Extraction:
-    """Pair, select and write the drive's frames as a ``pairs`` folder at ``root`` (resumable; see the module doc)."""
+    """Pair, select and write the drive's frames as a ``pairs`` folder at ``root`` (resumable; see the module doc).
+
+    ``workers`` threads encode and write the PNGs (1: in the calling thread); the output does not depend on it.
+    """
     opts, root = opts.check(), Path(root)
     _open_extraction(root, opts, overwrite)
     skips: Counter[str] = Counter()
@@ -655,9 +694,11 @@ def extract_drive(
     total = sum(len(p.candidates) for p in plans)
     disable = None if show_progress is None else not show_progress
     frames = (f for plan in plans for f in _decoded(plan, opts, skips))
-    for frame in progress(frames, total=total, desc="extract", unit="pair", disable=disable):
-        written += _write(root, frame)
-        pairs.append(frame.pair)
+    for pair, now in progress(
+        _written(root, frames, workers), total=total, desc="extract", unit="pair", disable=disable
+    ):
+        written += now
+        pairs.append(pair)
     for plan in plans:
         splits = sorted({c.split for c in plan.candidates}) or ["train"]
         damage = str(plan.damage) if plan.damage is not None else ""
@@ -763,11 +804,12 @@ def prepare_drive(opts: DriveOptions, prep: PrepareOptions, *, show_progress: bo
     """``prepare --bag``: extract the drive under ``prep.out/extracted``, then prepare it as a ``pairs`` dataset.
 
     ``prep.root`` and ``prep.fmt`` are replaced; ``--alignment auto`` estimates the
-    rig's alignment from the extracted pairs. A bag broken part-way raises a
+    rig's alignment from the extracted pairs; ``prep.workers`` threads write the
+    extracted PNGs, then as many processes prepare them. A bag broken part-way raises a
     BagError after the pairs read before the damage are prepared.
     """
     root = Path(prep.out) / EXTRACT_DIR
-    extraction = extract_drive(opts, root, overwrite=prep.overwrite, show_progress=show_progress)
+    extraction = extract_drive(opts, root, overwrite=prep.overwrite, show_progress=show_progress, workers=prep.workers)
     if not extraction.pairs:
         raise DataError(
             f"no RGB/thermal pair was extracted from {', '.join(map(str, opts.bags))} "

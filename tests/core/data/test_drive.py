@@ -7,12 +7,16 @@ import json
 import math
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from tests.core.data.drive_bags import RGB_SIZE, RGB_TOPIC, T0, THERMAL_SIZE, THERMAL_TOPIC, write_tiny_drive
 from thermal_synth_core.align.transform import Alignment
+from thermal_synth_core.data import drive as drive_module
 from thermal_synth_core.data.drive import (
     EXTRACT_DIR,
     EXTRACTION_NAME,
@@ -22,6 +26,7 @@ from thermal_synth_core.data.drive import (
     prepare_drive,
     val_items,
 )
+from thermal_synth_core.data.imageio import write_image
 from thermal_synth_core.data.manifest import read_manifest
 from thermal_synth_core.data.prepare import PrepareOptions
 from thermal_synth_core.errors import BagError, DataError
@@ -220,3 +225,49 @@ def test_prepare_cli_takes_bags_and_refuses_root_with_bag(tmp_path: Path) -> Non
     assert bad.returncode == 2 and "argument --root: not allowed with argument --bag" in bad.stderr
     no_format = subprocess.run([*cmd[:4], "--root", "x", "--out", "y"], capture_output=True, text=True, check=False)
     assert no_format.returncode == 1 and "prepare --root needs --format" in no_format.stderr
+
+
+def test_one_and_two_workers_extract_identical_trees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    drive = write_tiny_drive(tmp_path / "bag", 40, stop=range(10, 16), dark_from=25)
+    opts = _opts(drive.path, block_s=1.0, val_fraction=0.25)
+    threads: set[str] = set()
+
+    def spying_write(path: Path, image: npt.NDArray[np.generic]) -> None:
+        threads.add(threading.current_thread().name)
+        write_image(path, image)
+
+    monkeypatch.setattr(drive_module, "write_image", spying_write)
+    one = extract_drive(opts, tmp_path / "w1", workers=1)
+    assert threads == {threading.current_thread().name}
+    threads.clear()
+    two = extract_drive(opts, tmp_path / "w2", workers=2)
+    assert threads and all(name.startswith("extract") for name in threads), threads  # the pool did the writing
+    assert _tree(tmp_path / "w1") == _tree(tmp_path / "w2")  # extraction.json included: same pairs, same order
+    assert one.pairs == two.pairs and one.written == two.written == 34
+    three = extract_drive(opts, tmp_path / "w2", workers=3)  # a re-run with more workers finds everything done
+    assert three.written == 0 and _tree(tmp_path / "w2") == _tree(tmp_path / "w1")
+
+
+def test_a_failed_write_in_the_pool_stops_the_extraction_and_a_rerun_completes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drive = write_tiny_drive(tmp_path / "bag", 30)
+    opts = _opts(drive.path, val_fraction=0.0)
+    extract_drive(opts, tmp_path / "ref")
+    calls = 0
+
+    def failing_write(path: Path, image: npt.NDArray[np.generic]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 9:
+            raise OSError(28, "No space left on device")
+        write_image(path, image)
+
+    monkeypatch.setattr(drive_module, "write_image", failing_write)
+    with pytest.raises(OSError, match="No space left"):
+        extract_drive(opts, tmp_path / "x", workers=2)
+    assert not (tmp_path / "x" / EXTRACTION_NAME).exists()
+    monkeypatch.setattr(drive_module, "write_image", write_image)
+    resumed = extract_drive(opts, tmp_path / "x", workers=2)
+    assert 0 < resumed.written < 30
+    assert _tree(tmp_path / "x") == _tree(tmp_path / "ref")
