@@ -19,9 +19,23 @@ PACKAGES = ("thermal_synth_core", "thermal_synth_ros", "training")
 
 #: The core's layers, lowest first; a name is a module or a sub-package of thermal_synth_core.
 CORE_LAYERS: tuple[frozenset[str], ...] = (
-    # foundations: errors, accepted names, files, terminal, AGC, time sync, image messages, metrics, bag reading
+    # foundations: errors, accepted names, files, terminal, AGC, time sync, image messages, metrics (also of
+    # objects), bag reading
     frozenset(
-        {"errors", "names", "argtypes", "fileio", "ui", "agc", "sync", "imagemsg", "metrics", "bagreader", "config"}
+        {
+            "errors",
+            "names",
+            "argtypes",
+            "fileio",
+            "ui",
+            "agc",
+            "sync",
+            "imagemsg",
+            "metrics",
+            "objects",
+            "bagreader",
+            "config",
+        }
     ),
     frozenset({"align"}),  # geometry of a rig: transforms, fits on frame pairs
     frozenset({"camera", "modelfile", "data"}),  # camera models, the model file, datasets and prepare

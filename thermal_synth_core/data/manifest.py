@@ -33,10 +33,12 @@ __all__ = [
     "MANIFEST_NAME",
     "SCHEMA",
     "SCHEMA_VERSION",
+    "AnnotationIssue",
     "CameraInfoRecord",
     "DriveBag",
     "DriveSource",
     "Manifest",
+    "ObjectCounts",
     "PairEntry",
     "SingleEntry",
     "SkippedFrame",
@@ -176,10 +178,27 @@ class DriveJson(TypedDict):
     extraction: str
 
 
+class AnnotationIssueJson(TypedDict):
+    """An annotation file that was missing or malformed, and what is wrong with it."""
+
+    path: str
+    problem: str
+
+
+class ObjectsJson(TypedDict):
+    """The manifest's ``objects`` entry: the prepared COCO files, objects per split and class, issues."""
+
+    files: dict[str, str]
+    frames: dict[str, int]
+    counts: dict[str, dict[str, int]]
+    issues: list[AnnotationIssueJson]
+
+
 class ManifestJson(_ManifestJsonBase, total=False):
     """``manifest.json`` as written (keys in this order; ``thermal_camera`` absent in old manifests).
 
-    ``drive`` only in datasets prepared from bags (``prepare --bag``).
+    ``drive`` only in datasets prepared from bags (``prepare --bag``); ``objects`` only in
+    datasets whose source has object annotations.
     """
 
     thermal_camera: ThermalCameraJson
@@ -188,6 +207,7 @@ class ManifestJson(_ManifestJsonBase, total=False):
     skipped_by_reason: dict[str, int]
     reasons: dict[str, str]
     drive: DriveJson
+    objects: ObjectsJson
     pairs: list[PairJson]
     unpaired: list[SingleJson]
     skipped: list[SkippedJson]
@@ -388,6 +408,65 @@ class DriveSource:
         )
 
 
+@dataclass(frozen=True)
+class AnnotationIssue:
+    """An annotation file ``prepare`` could not use (missing or malformed), named, with what is wrong."""
+
+    path: str
+    problem: str
+
+    def to_json(self) -> AnnotationIssueJson:
+        """The manifest's entry."""
+        return {"path": self.path, "problem": self.problem}
+
+    @classmethod
+    def from_json(cls, item: object) -> AnnotationIssue | None:
+        """Parse one entry; None when malformed (information only)."""
+        if not isinstance(item, Mapping) or not isinstance(item.get("path"), str):
+            return None
+        return cls(str(item.get("path")), str(item.get("problem", "")))
+
+
+@dataclass(frozen=True)
+class ObjectCounts:
+    """The object annotations of a prepared dataset (the manifest's ``objects`` entry).
+
+    ``files``: per split, its COCO file relative to the dataset root (boxes in the prepared
+    thermal frames' pixels); ``frames``: annotated frames per split; ``counts``: per split,
+    objects per normalised class; ``issues``: annotation files missing or malformed.
+    """
+
+    files: Mapping[str, str] = field(default_factory=dict)
+    frames: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    issues: tuple[AnnotationIssue, ...] = ()
+
+    def to_json(self) -> ObjectsJson:
+        """The manifest's ``objects`` entry."""
+        return {
+            "files": dict(self.files),
+            "frames": dict(self.frames),
+            "counts": {split: dict(c) for split, c in self.counts.items()},
+            "issues": [i.to_json() for i in self.issues],
+        }
+
+    @classmethod
+    def from_json(cls, data: object, root: Path, where: str) -> ObjectCounts:
+        """Parse the ``objects`` entry; its file paths must stay inside ``root``."""
+        if not isinstance(data, Mapping):
+            raise DataError(f"{where} objects: expected an object")
+        files = _str_map(data.get("files"), str)
+        for split, rel in files.items():
+            _safe_path(root, rel, f"{where} objects files[{split!r}]")
+        issues = (AnnotationIssue.from_json(i) for i in (data.get("issues") or []))
+        return cls(
+            files=files,
+            frames=_str_map(data.get("frames"), int),
+            counts=_int_table(data.get("counts")),
+            issues=tuple(i for i in issues if i is not None),
+        )
+
+
 def _relative(path: Path, root: Path) -> str:
     """``path`` (under ``root``) as the manifest writes it: relative, with forward slashes."""
     return path.relative_to(root).as_posix()
@@ -554,6 +633,8 @@ class Manifest:
     reasons: Mapping[str, str] = field(default_factory=dict)
     #: The bags a ``prepare --bag`` dataset was extracted from (None for datasets read from folders).
     drive: DriveSource | None = None
+    #: Object annotations written with the data (None when the source has none).
+    objects: ObjectCounts | None = None
 
     @property
     def splits(self) -> list[str]:
@@ -610,6 +691,8 @@ class Manifest:
         out["reasons"] = dict(self.reasons)
         if self.drive is not None:
             out["drive"] = self.drive.to_json()
+        if self.objects is not None:
+            out["objects"] = self.objects.to_json()
         out["pairs"] = [p.to_json(self.root) for p in self.pairs]
         out["unpaired"] = [u.to_json(self.root) for u in self.unpaired]
         out["skipped"] = [s.to_json() for s in self.skipped]
@@ -636,7 +719,7 @@ class Manifest:
             for i, item in enumerate(data.get("unpaired", []) or [])
         )
         camera = data.get("thermal_camera")
-        drive = data.get("drive")
+        drive, objects = data.get("drive"), data.get("objects")
         return cls(
             root=root,
             format=str(_need(data, "format", str, where)),
@@ -655,6 +738,7 @@ class Manifest:
             skipped_by_reason=_str_map(data.get("skipped_by_reason"), int),
             reasons=_str_map(data.get("reasons"), str),
             drive=None if drive is None else DriveSource.from_json(drive, where),
+            objects=None if objects is None else ObjectCounts.from_json(objects, root, where),
         )
 
 

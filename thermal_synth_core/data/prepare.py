@@ -8,6 +8,7 @@ mask:
     OUT/<split>/rgb/<id>.png       RGB, warped into the thermal view
     OUT/<split>/thermal/<id>.png   8-bit (robust percentile AGC) or raw 16-bit
     OUT/<split>/mask/<id>.png      warm-object mask (synthetic data)
+    OUT/<split>/annotations.json   object boxes (COCO), when the dataset ships annotations
     OUT/manifest.json              what was written, what was skipped and why
     OUT/alignment.yaml             the alignment used
 
@@ -23,6 +24,12 @@ Thermal normalisation: with ``thermal_bits=8`` the output is
 enhancement; the raw 16-bit frame otherwise). The same function normalises
 real thermal everywhere else, so training targets and evaluation share one
 scale. With ``thermal_bits=16`` the raw frame is kept as is.
+
+Object annotations (:mod:`~thermal_synth_core.data.annotations`: FLIR v1/v2 COCO, KAIST
+bbGt text, LLVIP VOC XML) are written for the thermal frames written, with boxes in the
+prepared frame's pixels (scaled by the thermal resize to ``--size``) and classes
+normalised; the manifest's ``objects`` entry counts them per split and class. Missing or
+malformed annotation files are logged and recorded there, and never stop ``prepare``.
 
 Every file is written atomically and a pair counts as done when all its files
 exist, so an interrupted run (even ``kill -9``) resumes where it stopped and a
@@ -50,12 +57,20 @@ import numpy.typing as npt
 
 from thermal_synth_core.agc import AGC_HIGH_PERCENTILE, AGC_LOW_PERCENTILE, agc_to_uint8
 from thermal_synth_core.align.transform import Alignment, warp_rgb_antialiased
+from thermal_synth_core.data.annotations import (
+    ANNOTATIONS_NAME,
+    Annotations,
+    PreparedFrame,
+    read_annotations,
+    write_prepared_annotations,
+)
 from thermal_synth_core.data.imageio import read_mask, read_rgb, read_thermal, write_image
 from thermal_synth_core.data.layouts import DEFAULT_THERMAL_HFOV_DEG, FrameRecord, get_layout, scan_dataset
 from thermal_synth_core.data.manifest import (
     MANIFEST_NAME,
     SCHEMA,
     Manifest,
+    ObjectCounts,
     PairEntry,
     SingleEntry,
     SkippedFrame,
@@ -479,6 +494,8 @@ def _remove_outputs(out: Path) -> None:
     for sub in ("rgb", "thermal", "mask"):
         for p in out.glob(f"*/{sub}/*.png"):
             p.unlink()
+    for p in out.glob(f"*/{ANNOTATIONS_NAME}"):
+        p.unlink()
     for name in (MANIFEST_NAME, SETTINGS_NAME, ALIGNMENT_NAME):
         with contextlib.suppress(FileNotFoundError):
             (out / name).unlink()
@@ -631,6 +648,7 @@ def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> 
     """Run ``prepare``: pair, align and write a dataset; resumable and idempotent."""
     opts = _check_options(opts)
     records = scan_dataset(opts.root, opts.fmt)
+    annotations = _read_annotations(opts, records)
     previous = _open_output(opts)
     alignment, alignment_source = resolve_alignment(opts, records, previous)
     size = _output_size(opts, alignment)
@@ -653,7 +671,18 @@ def prepare_dataset(opts: PrepareOptions, show_progress: bool | None = None) -> 
         records=records,
         outcomes=outcomes,
         thermal_camera=thermal_camera,
+        annotations=annotations,
     )
+
+
+def _read_annotations(opts: PrepareOptions, records: list[FrameRecord]) -> Annotations:
+    """The dataset's object annotations; missing and malformed files are logged (and recorded later)."""
+    annotations = read_annotations(opts.root, opts.fmt, records)
+    if not annotations.found:
+        log.info("%s: no object annotations found; the prepared dataset has none", opts.root)
+    for issue in annotations.issues:
+        log.warning("object annotations: %s: %s", issue.path, issue.problem)
+    return annotations
 
 
 # -- the manifest -------------------------------------------------------------------------------
@@ -693,6 +722,19 @@ def _entries(out: Path, records: list[FrameRecord], outcomes: list[_Outcome]) ->
     return found
 
 
+def _write_objects(
+    out: Path, records: list[FrameRecord], found: _Entries, *, annotations: Annotations | None, source: Size, size: Size
+) -> ObjectCounts | None:
+    """Write the annotated thermal frames' COCO files; the manifest's ``objects`` (None: no annotations)."""
+    if annotations is None or not annotations.found:
+        return None
+    source_id = {(r.split, _safe_id(r.frame_id)): r.frame_id for r in records}
+    written = [(p.split, p.frame_id, p.thermal) for p in found.pairs]
+    written += [(u.split, u.frame_id, u.path) for u in found.unpaired if u.kind == "thermal"]
+    frames = [PreparedFrame(split, fid, path, source_id[(split, fid)]) for split, fid, path in written]
+    return write_prepared_annotations(out, frames, annotations, source, size)
+
+
 def _thermal_normalisation(thermal_bits: int) -> str:
     if thermal_bits == 8:
         return (
@@ -711,8 +753,12 @@ def _write_manifest(
     records: list[FrameRecord],
     outcomes: list[_Outcome],
     thermal_camera: ThermalCamera,
+    annotations: Annotations | None = None,
 ) -> PrepareResult:
     found = _entries(opts.out, records, outcomes)
+    objects = _write_objects(
+        opts.out, records, found, annotations=annotations, source=alignment.thermal_size, size=size
+    )
     by_reason = Counter(s.reason for s in found.skipped)
     manifest = Manifest(
         root=opts.out,
@@ -731,6 +777,7 @@ def _write_manifest(
         pairs=tuple(found.pairs),
         unpaired=tuple(found.unpaired),
         skipped=tuple(found.skipped),
+        objects=objects,
     )
     path = write_manifest(manifest)
     return PrepareResult(
