@@ -187,6 +187,10 @@ class PairedDataset(Dataset[PairItem]):
         """Choose the augmentation stream of an epoch (deterministic per seed, epoch and index)."""
         self.epoch = int(epoch)
 
+    def condition(self, index: int) -> str | None:
+        """The lighting condition (``day``/``night``) of item ``index``: pairs from a drive have one, else None."""
+        return self.entries[index].condition
+
     def __len__(self) -> int:
         return len(self.entries)
 

@@ -7,7 +7,8 @@ Outputs in ``cfg.out_dir``:
 
 * ``model.safetensors`` — the deployable generator (latest), ``best.safetensors`` — the best by ``best_metric``;
 * ``checkpoints/latest.pt``, ``checkpoints/best.pt`` — full training state for an exact resume;
-* ``metrics.jsonl``, ``tensorboard/``, ``samples/*.png`` — what to look at;
+* ``metrics.jsonl``, ``tensorboard/``, ``samples/*.png`` — what to look at (on data prepared from recorded
+  drives, validation also reports L1 and warm-region IoU by day and at night: ``val_warm_iou_night``, ...);
 * ``config.yaml`` — the resolved configuration of the run.
 """
 
