@@ -147,10 +147,20 @@ def test_no_annotation_files_is_no_annotations(tmp_path: Path) -> None:
     assert not got.found and got.frames == {} and got.issues == ()
 
 
-def test_files_without_any_object_are_no_annotations(synth_v1: Path) -> None:
-    # synth-data's FLIR layouts ship COCO files listing the images, with no objects
-    assert json.loads((synth_v1 / "train" / "thermal_annotations.json").read_text())["annotations"] == []
-    assert not read_annotations(synth_v1, "flir-v1", scan_dataset(synth_v1, "flir-v1")).found
+@pytest.fixture
+def unannotated_v1(synth_v1: Path, tmp_path: Path) -> Path:
+    """The synthetic FLIR v1 data with its COCO files emptied of objects (image lists only)."""
+    root = tmp_path / "flir-unannotated"
+    shutil.copytree(synth_v1, root)
+    for path in root.glob("*/thermal_annotations.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "annotations": []}))
+    return root
+
+
+def test_files_without_any_object_are_no_annotations(unannotated_v1: Path) -> None:
+    # COCO files listing the images, with no objects
+    assert json.loads((unannotated_v1 / "train" / "thermal_annotations.json").read_text())["images"]
+    assert not read_annotations(unannotated_v1, "flir-v1", scan_dataset(unannotated_v1, "flir-v1")).found
 
 
 def test_malformed_files_are_named_with_what_is_wrong(tmp_path: Path) -> None:
@@ -205,7 +215,7 @@ def annotated_v1(synth_v1: Path, tmp_path: Path) -> tuple[Path, dict[str, list[f
     images = [(i + 1, f"thermal_8_bit/{fid}.jpeg") for i, fid in enumerate(frames)]
     anns = [(frames.index(fid) + 1, 1, box) for fid, box in boxes.items()]
     (root / "train" / "thermal_annotations.json").write_text(_coco(images, anns, {1: "person"}))
-    for split in ("val", "video"):  # synth-data writes image lists without objects; here: no files
+    for split in ("val", "video"):  # synth-data writes them; here: no files
         (root / split / "thermal_annotations.json").unlink()
     return root, boxes
 
@@ -262,9 +272,10 @@ def test_prepare_goes_on_over_a_malformed_annotation_file(
     assert not (out / "val" / "annotations.json").exists()
 
 
-def test_prepare_without_annotations_writes_no_objects(synth_v1: Path, tmp_path: Path) -> None:
+def test_prepare_without_annotations_writes_no_objects(unannotated_v1: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    prepare_dataset(PrepareOptions(root=synth_v1, fmt="flir-v1", out=out, alignment=_truth(synth_v1), workers=1))
+    root = unannotated_v1
+    prepare_dataset(PrepareOptions(root=root, fmt="flir-v1", out=out, alignment=_truth(root), workers=1))
     assert "objects" not in json.loads((out / "manifest.json").read_text())
     assert not list(out.glob("*/annotations.json"))
     assert read_manifest(out).objects is None

@@ -10,7 +10,14 @@ every layout gets:
   id, which images exist, RGB size, whether that size is covered by the
   alignment, day/night), so tests know exactly which frames ``prepare`` must pair;
 * warm-object masks in the thermal frame (``masks/`` beside the thermal images,
-  ``mask/`` in the pairs layout).
+  ``mask/`` in the pairs layout);
+* COCO object annotations of the thermal frames, from the same polygons as the masks
+  (:func:`~thermal_synth_core.data.synth.render.object_boxes`: each person's and car's
+  visible extent, leaving out objects out of frame, under 4 px on a side or less than
+  half visible): FLIR v1 ``<split>/thermal_annotations.json``, FLIR v2 ``coco.json`` of
+  the thermal folders (FLIR's category ids: person 1, car 3; the RGB folders' ``coco.json``
+  list images only), pairs ``<split>/annotations.json`` (the shape ``prepare`` writes).
+  The world has no bicycles, so there are no cyclists to annotate.
 
 FLIR-style imperfections are deliberate: some thermal frames have no RGB, some
 RGB frames come at half size (same aspect ratio: covered by the alignment) or
@@ -34,10 +41,12 @@ import numpy as np
 import numpy.typing as npt
 
 from thermal_synth_core.align.transform import Alignment, AlignmentJson, scale_matrix
+from thermal_synth_core.data.annotations import ANNOTATIONS_NAME, CocoJson
 from thermal_synth_core.data.imageio import write_image
 from thermal_synth_core.data.manifest import ThermalCameraJson
 from thermal_synth_core.data.synth.render import (
     camera_agc,
+    object_boxes,
     render_mask,
     render_rgb,
     render_temperature,
@@ -46,10 +55,12 @@ from thermal_synth_core.data.synth.render import (
 from thermal_synth_core.data.synth.world import FOCAL_RANGE, random_layout
 from thermal_synth_core.errors import DataError
 from thermal_synth_core.fileio import atomic_write_json
+from thermal_synth_core.objects import OBJECT_CLASSES, Box
 from thermal_synth_core.ui import progress
 
 __all__ = [
     "BAG_ONLY_OPTIONS",
+    "FLIR_CATEGORIES",
     "FOLDER_LAYOUTS",
     "GROUND_TRUTH_FILE",
     "INFO_FILE",
@@ -220,13 +231,30 @@ class _CocoImageJson(TypedDict):
     height: int
 
 
+class _CocoAnnotationJson(TypedDict):
+    id: int
+    image_id: int
+    category_id: int
+    bbox: list[float]  # x, y, w, h in thermal px
+    area: float
+    iscrowd: int
+
+
 class _CocoJson(TypedDict):
-    """The COCO annotation files the FLIR layouts carry (image lists; no annotations)."""
+    """The COCO annotation files the FLIR layouts carry (the RGB folders' list images only)."""
 
     info: dict[str, str]
     images: list[_CocoImageJson]
-    annotations: list[object]
+    annotations: list[_CocoAnnotationJson]
     categories: list[dict[str, int | str]]
+
+
+#: FLIR ADAS's category ids (COCO's) of the classes the world has, in both FLIR layouts.
+FLIR_CATEGORIES: dict[str, int] = {"person": 1, "car": 3}
+#: The ids ``prepare`` gives the normalised classes (its ``annotations.json``): the pairs layout's.
+_PREPARED_CATEGORIES: dict[str, int] = {c: i + 1 for i, c in enumerate(OBJECT_CLASSES)}
+
+Boxes = tuple[Box, ...]
 
 
 @dataclass(frozen=True)
@@ -250,7 +278,8 @@ class _Task:
     scene_offset: int = 0  # v2 train/val: RGB-only and thermal-only frames show different scenes
 
 
-def _render_task(task: _Task, geo: _Geometry) -> int:
+def _render_task(task: _Task, geo: _Geometry) -> Boxes:
+    """Render and write one task's images; the boxes of its objects when it writes a thermal frame."""
     cv2.setNumThreads(1)
     rng = np.random.default_rng([task.seed, task.index, task.scene_offset])
     layout = random_layout(rng, geo.ref_size, task.night)
@@ -270,18 +299,21 @@ def _render_task(task: _Task, geo: _Geometry) -> int:
             write_image(task.thermal8_path, camera_agc(raw, rng), jpeg_quality=95)
         if task.mask_path:
             write_image(task.mask_path, render_mask(scene, geo.to_thermal, geo.thermal_size))
-    return task.index
+    if task.thermal8_path is None:
+        return ()
+    return tuple(o.box for o in object_boxes(scene, geo.to_thermal, geo.thermal_size))  # no random draws
 
 
-def _run(tasks: Sequence[_Task], geo: _Geometry, workers: int, desc: str) -> None:
+def _run(tasks: Sequence[_Task], geo: _Geometry, workers: int, desc: str) -> dict[str, Boxes]:
+    """Render every task; the object boxes of each thermal frame by its 8-bit thermal path."""
     if workers <= 1 or len(tasks) < 4:
-        for task in progress(tasks, total=len(tasks), desc=desc, unit="frame"):
-            _render_task(task, geo)
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        results: Iterator[int] = pool.map(_render_task, tasks, [geo] * len(tasks), chunksize=2)
-        for _ in progress(results, total=len(tasks), desc=desc, unit="frame"):
-            pass
+        results: Iterator[Boxes] = (_render_task(task, geo) for task in tasks)
+        found = list(progress(results, total=len(tasks), desc=desc, unit="frame"))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            results = pool.map(_render_task, tasks, [geo] * len(tasks), chunksize=2)
+            found = list(progress(results, total=len(tasks), desc=desc, unit="frame"))
+    return {t.thermal8_path: boxes for t, boxes in zip(tasks, found, strict=True) if t.thermal8_path is not None}
 
 
 def _pick_indices(rng: np.random.Generator, n: int, fraction: float, exclude: set[int], least: int = 1) -> set[int]:
@@ -358,11 +390,12 @@ def _v1(out: Path, opt: SynthOptions) -> SynthResult:
         frames.append(entry)
         per_split.setdefault(split, []).append(entry)
     geo = _Geometry(V1_RGB_SIZE, to_thermal, thermal_size, None)
-    _run(tasks, geo, opt.workers, "synth flir-v1")
+    boxes = _run(tasks, geo, opt.workers, "synth flir-v1")
     for split, entries in per_split.items():
+        names = [f"thermal_8_bit/{e['id']}.jpeg" for e in entries]
+        objects = [boxes[str(out / split / name)] for name in names]
         atomic_write_json(
-            out / split / "thermal_annotations.json",
-            _coco([f"thermal_8_bit/{e['id']}.jpeg" for e in entries], thermal_size, "FLIR ADAS v1 (synthetic)"),
+            out / split / "thermal_annotations.json", _coco(names, thermal_size, "FLIR ADAS v1 (synthetic)", objects)
         )
     return _finish(out, opt, truth, frames, geo)
 
@@ -383,15 +416,48 @@ def _frame_entry(
     }
 
 
-def _coco(file_names: Sequence[str], size: Size, description: str) -> _CocoJson:
+def _annotation(ann_id: int, image_id: int, box: Box, categories: dict[str, int]) -> _CocoAnnotationJson:
+    bbox = [round(v, 2) for v in (box.x, box.y, box.w, box.h)]
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": categories[box.category],
+        "bbox": bbox,
+        "area": round(bbox[2] * bbox[3], 2),
+        "iscrowd": 0,
+    }
+
+
+def _coco(file_names: Sequence[str], size: Size, description: str, objects: Sequence[Boxes] | None = None) -> _CocoJson:
+    """A FLIR-style COCO file: the images (ids from 0), and their ``objects`` when given (ids from 1)."""
+    annotations: list[_CocoAnnotationJson] = []
+    for image_id, boxes in enumerate(objects or ()):
+        annotations.extend(_annotation(len(annotations) + 1, image_id, b, FLIR_CATEGORIES) for b in boxes)
     return {
         "info": {"description": description},
         "images": [
             {"id": i, "file_name": name, "width": size[0], "height": size[1]} for i, name in enumerate(file_names)
         ],
-        "annotations": [],
-        "categories": [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}],
+        "annotations": annotations,
+        "categories": [{"id": i, "name": c} for c, i in FLIR_CATEGORIES.items()],
     }
+
+
+def _prepared_coco(file_names: Sequence[str], size: Size, objects: Sequence[Boxes]) -> CocoJson:
+    """The pairs layout's ``<split>/annotations.json``: the shape (and category ids) ``prepare`` writes."""
+    doc: CocoJson = {
+        "images": [
+            {"id": i, "file_name": name, "width": size[0], "height": size[1]}
+            for i, name in enumerate(file_names, start=1)
+        ],
+        "annotations": [],
+        "categories": [{"id": i, "name": c} for c, i in _PREPARED_CATEGORIES.items()],
+    }
+    for image_id, boxes in enumerate(objects, start=1):
+        for b in boxes:
+            ann = _annotation(len(doc["annotations"]) + 1, image_id, b, _PREPARED_CATEGORIES)
+            doc["annotations"].append(ann)
+    return doc
 
 
 def _token(rng: np.random.Generator, n: int = 17) -> str:
@@ -462,12 +528,16 @@ def _v2(out: Path, opt: SynthOptions) -> SynthResult:
             pairing[f"{r_name}.jpg"] = f"{t_name}.jpg"
             listing.setdefault(rgb_dir.name, []).append(r_name)
     geo = _Geometry(V2_RGB_SIZE, to_thermal, thermal_size, None)
-    _run(tasks, geo, opt.workers, "synth flir-v2")
+    boxes = _run(tasks, geo, opt.workers, "synth flir-v2")
     atomic_write_json(out / "rgb_to_thermal_vid_map.json", pairing)
     for folder, names in listing.items():
-        size = thermal_size if "thermal" in folder else rgb_size
         files = [f"data/{name}.jpg" for name in names]
-        atomic_write_json(out / folder / "coco.json", _coco(files, size, "FLIR ADAS v2 (synthetic)"))
+        if "thermal" in folder:
+            objects = [boxes[str(out / folder / f)] for f in files]
+            coco = _coco(files, thermal_size, "FLIR ADAS v2 (synthetic)", objects)
+        else:
+            coco = _coco(files, rgb_size, "FLIR ADAS v2 (synthetic)")
+        atomic_write_json(out / folder / "coco.json", coco)
         atomic_write_json(
             out / folder / "index.json",
             {"frames": [{"datasetFrameId": i, "file_name": f} for i, f in enumerate(files)]},
@@ -507,7 +577,11 @@ def _pairs(out: Path, opt: SynthOptions) -> SynthResult:
         )
         frames.append(_frame_entry(split, fid, rgb_size=rgb_size, thermal=True, truth=truth, night=nights[i]))
     geo = _Geometry(V1_RGB_SIZE, to_thermal, thermal_size, rgb_matrix)
-    _run(tasks, geo, opt.workers, "synth pairs")
+    boxes = _run(tasks, geo, opt.workers, "synth pairs")
+    for split in sorted({f["split"] for f in frames}):
+        names = [f"thermal/{f['id']}.png" for f in frames if f["split"] == split]
+        objects = [boxes[str(out / split / name)] for name in names]
+        atomic_write_json(out / split / ANNOTATIONS_NAME, _prepared_coco(names, thermal_size, objects))
     truth = Alignment.from_matrix(truth.as_array(), truth.rgb_size, truth.thermal_size, "co-registered (synthetic)")
     truth.save(out / "alignment.yaml")
     return _finish(out, opt, truth, frames, geo)

@@ -1,7 +1,9 @@
 """Render a :class:`~thermal_synth_core.data.synth.world.Scene` as RGB, thermal and warm-object mask.
 
 All three images come from the same polygons: RGB through a rescale of the
-reference RGB frame, thermal and mask through the RGB -> thermal matrix. The
+reference RGB frame, thermal and mask through the RGB -> thermal matrix; so do
+the object boxes (:func:`object_boxes`: each person's and car's visible extent
+in the thermal frame, for the COCO annotations of the folder layouts). The
 thermal path is physical enough to exercise the product's handling of real
 cameras: supersampled temperatures, optical blur, a 14-bit-in-16 raw signal
 with per-frame offset drift, fixed-pattern column noise, vignetting and temporal
@@ -14,15 +16,28 @@ noise comes from cached fields so a full-size FLIR v1 frame takes tens of ms.
 from __future__ import annotations
 
 import functools
+import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from thermal_synth_core.align.transform import scale_matrix
-from thermal_synth_core.data.synth.world import KELVIN, Scene
+from thermal_synth_core.data.synth.world import KELVIN, Scene, SceneObject
+from thermal_synth_core.objects import Box
 
-__all__ = ["camera_agc", "render_mask", "render_rgb", "render_temperature", "temperature_to_counts"]
+__all__ = [
+    "MIN_BOX_PX",
+    "MIN_VISIBLE_FRACTION",
+    "VisibleObject",
+    "camera_agc",
+    "object_boxes",
+    "render_mask",
+    "render_rgb",
+    "render_temperature",
+    "temperature_to_counts",
+]
 
 Size = tuple[int, int]
 Matrix = npt.NDArray[np.float64]
@@ -220,3 +235,78 @@ def render_mask(scene: Scene, matrix: Matrix, size: Size) -> npt.NDArray[np.uint
     for part in scene.parts[scene.first_actor :]:
         cv2.fillPoly(mask, [_fixed(_apply(m, part.poly))], int(part.warm), lineType=cv2.LINE_8, shift=_SHIFT)
     return mask
+
+
+#: Objects whose visible box is narrower or lower than this (thermal px) get no annotation.
+MIN_BOX_PX = 4
+#: Objects less visible than this get no annotation: visible pixels over the pixels the object
+#: covers inside the frame when drawn alone. Below half, an object is mostly hidden behind
+#: nearer ones (a person behind a car, a car behind a bus stop's props).
+MIN_VISIBLE_FRACTION = 0.5
+
+
+@dataclass(frozen=True)
+class VisibleObject:
+    """An object as the thermal frame shows it: the box of its visible pixels, and how much of it they are."""
+
+    box: Box  # thermal px, inside the frame
+    visible: float  # visible pixels / pixels of the object alone inside the frame
+    pixels: int  # visible pixels
+
+
+def _owner_map(scene: Scene, projected: list[npt.NDArray[np.float64]], size: Size) -> npt.NDArray[np.uint16]:
+    """Per thermal pixel: 1 + the index of the object drawn last there (0: none), as :func:`render_mask` draws."""
+    owner_of = {i: k for k, obj in enumerate(scene.objects, start=1) for i in range(obj.start, obj.stop)}
+    owner = np.zeros((size[1], size[0]), dtype=np.uint16)
+    for i, poly in enumerate(projected, start=scene.first_actor):
+        cv2.fillPoly(owner, [_fixed(poly)], owner_of.get(i, 0), lineType=cv2.LINE_8, shift=_SHIFT)
+    return owner
+
+
+def _visible(
+    obj: SceneObject, polys: list[npt.NDArray[np.float64]], owner: npt.NDArray[np.uint16], k: int
+) -> VisibleObject | None:
+    """Object ``k`` (its projected ``polys``) given the frame's :func:`_owner_map`."""
+    h, w = owner.shape
+    pts = np.concatenate(polys)
+    x0, y0 = max(math.floor(float(pts[:, 0].min())) - 1, 0), max(math.floor(float(pts[:, 1].min())) - 1, 0)
+    x1, y1 = min(math.ceil(float(pts[:, 0].max())) + 2, w), min(math.ceil(float(pts[:, 1].max())) + 2, h)
+    if x1 <= x0 or y1 <= y0:
+        return None  # out of frame
+    alone = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+    offset = np.array([x0, y0], dtype=np.float64)  # whole pixels: the same raster as in the full frame
+    cv2.fillPoly(alone, [_fixed(p - offset) for p in polys], 1, lineType=cv2.LINE_8, shift=_SHIFT)
+    total = int(np.count_nonzero(alone))
+    ys, xs = np.nonzero(owner[y0:y1, x0:x1] == k)
+    if total == 0 or len(xs) == 0:
+        return None
+    box = Box(obj.category, float(x0 + xs.min()), float(y0 + ys.min()), float(np.ptp(xs) + 1), float(np.ptp(ys) + 1))
+    return VisibleObject(box, min(len(xs) / total, 1.0), len(xs))
+
+
+def object_boxes(
+    scene: Scene,
+    matrix: Matrix,
+    size: Size,
+    min_side: int = MIN_BOX_PX,
+    min_visible: float = MIN_VISIBLE_FRACTION,
+) -> list[VisibleObject]:
+    """The scene's people and cars as the thermal frame shows them (far to near), ready to annotate.
+
+    Each object's polygons go through ``matrix`` (reference RGB px -> thermal px) and are
+    rasterised as :func:`render_mask` does, so a box holds exactly the object's mask pixels.
+    Left out: objects out of the frame, with a visible box under ``min_side`` px on a side, or
+    less than ``min_visible`` visible (:data:`MIN_VISIBLE_FRACTION`). No random draws.
+    """
+    if not scene.objects:
+        return []
+    m = np.asarray(matrix, dtype=np.float64)
+    projected = [_apply(m, part.poly) for part in scene.parts[scene.first_actor :]]
+    owner = _owner_map(scene, projected, size)
+    out: list[VisibleObject] = []
+    for k, obj in enumerate(scene.objects, start=1):
+        polys = projected[obj.start - scene.first_actor : obj.stop - scene.first_actor]
+        found = _visible(obj, polys, owner, k) if polys else None
+        if found is not None and min(found.box.w, found.box.h) >= min_side and found.visible >= min_visible:
+            out.append(found)
+    return out

@@ -36,6 +36,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from thermal_synth_core.objects import ObjectClass
+
 __all__ = [
     "FOCAL_RANGE",
     "KELVIN",
@@ -48,6 +50,7 @@ __all__ = [
     "Person",
     "Prop",
     "Scene",
+    "SceneObject",
     "StreetCamera",
     "StreetLayout",
     "random_layout",
@@ -96,8 +99,20 @@ class Light:
 
 
 @dataclass(frozen=True)
+class SceneObject:
+    """An object annotations name (a person or a car): its class and its polygons, ``Scene.parts[start:stop]``.
+
+    The slice leaves out the object's shadow (a patch of ground, not the object).
+    """
+
+    category: ObjectClass
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
 class Scene:
-    """Everything needed to render one instant: sky, polygons back to front, glows."""
+    """Everything needed to render one instant: sky, polygons back to front, glows, and which parts are objects."""
 
     ref_size: Size
     night: bool
@@ -108,6 +123,7 @@ class Scene:
     first_actor: int  # parts[first_actor:] belong to actors (they can occlude warm objects)
     lights: tuple[Light, ...]
     ambient: float
+    objects: tuple[SceneObject, ...] = ()  # people and cars, far to near
 
 
 @dataclass(frozen=True)
@@ -619,12 +635,17 @@ class StreetLayout:
         lights: list[Light] = []
         for fac in self.facades:
             lights.extend(self._window_lights(fac, shift))
+        objects: list[SceneObject] = []
+        n_clouds = len(self.clouds)
         for a in moved:
             if isinstance(a, Prop):
                 parts.extend(a.parts(cam, cond))
                 lights.extend(a.lights(cam, cond))
             else:
-                parts.extend(a.parts(cam, cond, self._shadow(a)))
+                shadow = self._shadow(a)
+                start = len(parts) + int(shadow is not None) + n_clouds
+                parts.extend(a.parts(cam, cond, shadow))
+                objects.append(SceneObject("person" if isinstance(a, Person) else "car", start, len(parts) + n_clouds))
                 if isinstance(a, Car):
                     lights.extend(a.lights(cam, cond))
         return Scene(
@@ -634,9 +655,10 @@ class StreetLayout:
             sky_rgb=(cond.sky_top, cond.sky_horizon),
             sky_temp=(cond.sky_temp_top, cond.sky_temp_horizon),
             parts=tuple(self._cloud_parts()) + tuple(parts),
-            first_actor=first_actor + len(self.clouds),
+            first_actor=first_actor + n_clouds,
             lights=tuple(lights),
             ambient=cond.ambient,
+            objects=tuple(objects),
         )
 
     def _lane_lines(self) -> list[float]:
