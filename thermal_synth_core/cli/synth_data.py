@@ -17,7 +17,9 @@ sky is cold whatever its colour, tyres and engines are hot on running cars only
 (lights on), parked cars and red decoys (stop signs, hydrants, red cars) are
 cold, night scenes are dark in RGB and bright in thermal. Frames carry sensor
 noise and camera AGC, a known RGB->thermal transform (FLIR v1 style), missing
-and odd-size frames, and ground-truth masks of warm objects.
+and odd-size frames, ground-truth masks of warm objects and COCO boxes of the
+people and cars in the thermal frame (FLIR layouts' COCO files; pairs:
+<split>/annotations.json), which prepare carries into the prepared dataset.
 
 Layouts:
   flir-v1  FLIR_ADAS_1_3 folders: RGB 1800x1600 JPEG, thermal 640x512 (8-bit JPEG,

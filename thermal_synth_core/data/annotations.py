@@ -317,8 +317,8 @@ def read_annotations(root: str | Path, fmt: str, records: Sequence[FrameRecord])
     """The object annotations of the dataset at ``root`` (layout ``fmt``) for the scanned ``records``.
 
     Never raises on a missing or malformed annotation file: those are ``issues``. Files that
-    are all well-formed but hold no object at all (the synthetic FLIR layouts ship image
-    lists only) count as no annotations.
+    are all well-formed but hold no object at all (image lists only, as some releases ship)
+    count as no annotations.
     """
     root = Path(root)
     if fmt in _PER_FRAME:
