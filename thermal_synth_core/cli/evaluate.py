@@ -1,4 +1,4 @@
-"""``thermal-synth evaluate``: a model against real thermal on a recorded drive."""
+"""``thermal-synth evaluate``: a model against real thermal on a recorded drive or a prepared dataset."""
 
 from __future__ import annotations
 
@@ -37,9 +37,21 @@ Without --thermal-topic the synthetic topics and samples are still written;
 no metrics can be computed then. A bag that is damaged part-way keeps the
 outputs of the frames read before the damage and exits with status 1.
 
-Example:
+--dataset DIR (instead of --bag) evaluates a folder written by `prepare` on its
+--split (default val): each pair's RGB, already warped into the thermal view,
+runs through the model and is scored against its thermal frame, with the same
+outputs. When the split has object annotations (DIR/<split>/annotations.json),
+every box is also scored on the model's, the grayscale and the real frame
+(visible: a box contrast of the real one's sign and at least half its size):
+objects.csv (one row per object), an "objects" section in metrics.json, and in
+the report a per-class table, visibility by box size and by day/night (the
+manifest's tag, else the RGB brightness), and the worst-missed people. Bag
+topics and --write-bag do not apply to a dataset.
+
+Examples:
   thermal-synth evaluate --bag drive.mcap --model model.safetensors --rgb-topic /camera/rgb/image \\
       --thermal-topic /flir/image --out eval_drive/ --write-bag drive_synth
+  thermal-synth evaluate --dataset data/flir_prepared --split val --model model.safetensors --out eval_val/
 """
 
 
@@ -49,13 +61,18 @@ def register(sub: Any) -> None:
     p = add_command(
         sub,
         "evaluate",
-        "model vs. real thermal (and grayscale) on a bag",
+        "model vs. real thermal (and grayscale) on a bag or a prepared dataset",
         DESCRIPTION,
         HANDLER,
     )
-    p.add_argument("--bag", required=True, metavar="PATH", help="rosbag2 folder, .mcap/.db3 file, or ROS 1 .bag")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--bag", metavar="PATH", help="rosbag2 folder, .mcap/.db3 file, or ROS 1 .bag")
+    source.add_argument("--dataset", metavar="DIR", help="a prepared dataset (written by 'thermal-synth prepare')")
+    p.add_argument("--split", default="val", metavar="S", help="with --dataset: the split evaluated (default: val)")
     p.add_argument("--model", default="default", metavar="M", help="model file, or 'default' for the embedded model")
-    p.add_argument("--rgb-topic", required=True, metavar="T", help="RGB topic (sensor_msgs/Image or CompressedImage)")
+    p.add_argument(
+        "--rgb-topic", default=None, metavar="T", help="RGB topic (sensor_msgs/Image or CompressedImage); with --bag"
+    )
     p.add_argument(
         "--thermal-topic", default=None, metavar="T", help="real thermal topic; without it no metrics are computed"
     )
@@ -82,7 +99,9 @@ def register(sub: Any) -> None:
         choices=OUTPUT_STORAGES,
         help="storage of --write-bag: auto keeps the input's (mcap for ROS 1 input)",
     )
-    p.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="stop after N RGB frames")
+    p.add_argument(
+        "--max-frames", type=positive_int, default=None, metavar="N", help="stop after N RGB frames (or pairs)"
+    )
     p.add_argument(
         "--backend",
         default="auto",

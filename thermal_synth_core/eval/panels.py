@@ -1,4 +1,4 @@
-"""Sample images: one labelled strip per frame, RGB | synthetic | real | absolute error.
+"""Sample images: one labelled strip per frame, RGB | synthetic | real | absolute error; crops around objects.
 
 All tiles show the thermal camera's field of view at the same size: the RGB
 frame as the network sees it (warped by the model's alignment), the synthetic
@@ -17,13 +17,16 @@ import numpy as np
 import numpy.typing as npt
 
 from thermal_synth_core.infer.colormap import apply_colormap
+from thermal_synth_core.objects import Box
 
-__all__ = ["ERROR_SCALE", "TILE_HEIGHT", "frame_strip", "tile"]
+__all__ = ["CROP_HEIGHT", "ERROR_SCALE", "TILE_HEIGHT", "crop_strip", "frame_strip", "tile"]
 
 #: Height in pixels of each tile of a strip.
 TILE_HEIGHT: Final = 256
 #: Absolute AGC-normalised error shown at full colour.
 ERROR_SCALE: Final = 0.5
+#: Height in pixels of each tile of an object's crop strip.
+CROP_HEIGHT: Final = 128
 _BAND = 26
 _TITLE = 30
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -65,6 +68,47 @@ def frame_strip(
     strip = _hstack(tiles)
     bar = np.full((_TITLE, strip.shape[1], 3), 18, dtype=np.uint8)
     cv2.putText(bar, title, (8, _TITLE - 10), _FONT, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
+    return np.vstack([bar, strip])
+
+
+def _crop_window(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
+    """The box with a margin of half its size on each side, at least 48 px square, clipped: (x0, y0, x1, y1)."""
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    rx, ry = max(box.w, 24.0), max(box.h, 24.0)  # half the window: the box's size, so a margin of half of it
+    x0, y0 = max(0, int(cx - rx)), max(0, int(cy - ry))
+    x1, y1 = min(width, int(np.ceil(cx + rx))), min(height, int(np.ceil(cy + ry)))
+    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+
+def crop_strip(
+    images: tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32], npt.NDArray[np.float32]],
+    box: Box,
+    *,
+    title: str,
+    colormap: str = "ironbow",
+    height: int = CROP_HEIGHT,
+) -> npt.NDArray[np.uint8]:
+    """RGB | synthetic | real crops (BGR) around ``box``, the box outlined, ``title`` on top.
+
+    ``images`` are the RGB frame in the thermal view and the AGC-normalised synthetic and
+    real frames, all of one size (the box's pixels).
+    """
+    rgb_view, synthetic01, real01 = images
+    x0, y0, x1, y1 = _crop_window(box, rgb_view.shape[1], rgb_view.shape[0])
+    views = (
+        np.asarray(cv2.cvtColor(rgb_view, cv2.COLOR_RGB2BGR), dtype=np.uint8),
+        apply_colormap(_to_u8(synthetic01), colormap),
+        apply_colormap(_to_u8(real01), colormap),
+    )
+    tiles = []
+    for view, label in zip(views, ("RGB", "synthetic", "real"), strict=True):
+        crop = np.ascontiguousarray(view[y0:y1, x0:x1])
+        corner = (round(box.x) - x0, round(box.y) - y0)
+        cv2.rectangle(crop, corner, (corner[0] + round(box.w) - 1, corner[1] + round(box.h) - 1), (80, 220, 80), 1)
+        tiles.append(tile(crop, label, height))
+    strip = _hstack(tiles)
+    bar = np.full((_TITLE, strip.shape[1], 3), 18, dtype=np.uint8)
+    cv2.putText(bar, title, (6, _TITLE - 10), _FONT, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     return np.vstack([bar, strip])
 
 

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from thermal_synth_core.eval.report_objects import objects_section
 from thermal_synth_core.eval.schema import EvalResult, EvalSummary, FrameRow, MetricSummary, Sample
 from thermal_synth_core.eval.scoring import HEADLINE, METRIC_INFO, METRICS
 
@@ -130,15 +131,21 @@ def _real_warm_contrast(row: FrameRow) -> float | None:
     return row.real_warm_contrast
 
 
+def _by_frame(rows: Sequence[FrameRow]) -> bool:
+    """Whether the rows are a prepared dataset's pairs (plotted by frame, not by time in a drive)."""
+    return bool(rows) and rows[0].frame_id is not None
+
+
 def _series(rows: Sequence[FrameRow], value: Value) -> tuple[list[float], list[float]]:
-    """(t, value) of frames where ``value`` is a finite number."""
+    """(t, value) of frames where ``value`` is a finite number (t: the frame of a dataset's split)."""
     t0 = rows[0].rgb_stamp_ns if rows else 0
+    by_frame = _by_frame(rows)
     ts: list[float] = []
     vs: list[float] = []
     for r in rows:
         v = value(r)
         if v is not None and math.isfinite(v):
-            ts.append((r.rgb_stamp_ns - t0) / 1e9)
+            ts.append(float(r.frame) if by_frame else (r.rgb_stamp_ns - t0) / 1e9)
             vs.append(float(v))
     return ts, vs
 
@@ -179,7 +186,7 @@ def _over_time(rows: Sequence[FrameRow], keys: Sequence[str]) -> bytes:
             t, v = _series(rows, _real_warm_contrast)
             ax.plot(t, v, color=REAL_COLOR, linewidth=1.0, linestyle="--", label="real thermal")
         _axes_title(ax, key)
-        ax.set_xlabel("time in the drive [s]", fontsize=9)
+        ax.set_xlabel("frame of the split" if _by_frame(rows) else "time in the drive [s]", fontsize=9)
         ax.tick_params(labelsize=8)
         _style(ax)
         ax.legend(fontsize=8, frameon=False, loc="best")
@@ -280,6 +287,8 @@ def _summary_table(metrics: dict[str, MetricSummary]) -> str:
 def _caption(sample: Sample, t0_ns: int) -> str:
     row = sample.row
     text = f"frame {sample.index} · t = {(row.rgb_stamp_ns - t0_ns) / 1e9:.2f} s · "
+    if row.frame_id is not None:
+        text = f"frame {sample.index} · {row.frame_id} ({row.condition}) · "
     if row.model.get("warm_iou") is None:
         return text + row.status
     return text + " · ".join(
@@ -305,23 +314,11 @@ def _kv(pairs: Sequence[tuple[str, str]]) -> str:
     return f'<table class="kv">{body}</table>'
 
 
-def _provenance(summary: EvalSummary) -> str:
-    model, bag, counts, pairing = summary.model, summary.bag, summary.counts, summary.pairing
+def _model_kv(summary: EvalSummary) -> str:
+    model = summary.model
     spec = model.spec
     alignment = spec.get("alignment") or {}
-    used = {
-        topic["name"]: label
-        for topic, label in ((bag.rgb_topic, "RGB"), (bag.thermal_topic, "real thermal"), (bag.mask_topic, "warm mask"))
-        if topic is not None
-    }
-    topic_rows = "".join(
-        f"<tr><td><code>{_e(t['name'])}</code></td><td>{_e(t['type'])}</td><td class='num'>{t['count']}</td>"
-        f"<td>{_e(used.get(t['name'], ''))}</td></tr>"
-        for t in bag.topics
-    )
-    fps = summary.timing.frames_per_s
-    mean_dt = pairing.abs_dt_ms["mean"]
-    model_kv = _kv(
+    return _kv(
         [
             ("file", f"<code>{_e(model.path)}</code>"),
             ("sha256", f"<code>{_e(model.sha256)}</code>"),
@@ -337,6 +334,48 @@ def _provenance(summary: EvalSummary) -> str:
             ("backend", _e(model.backend)),
         ]
     )
+
+
+def _model_provenance(summary: EvalSummary) -> str:
+    provenance = json.dumps(summary.model.spec.get("provenance", {}), indent=2, sort_keys=True)
+    return (
+        f"<h3>Model</h3>{_model_kv(summary)}"
+        f"<details><summary>training provenance</summary><pre>{_e(provenance)}</pre></details>"
+    )
+
+
+def _dataset_provenance(summary: EvalSummary) -> str:
+    dataset, counts, fps = summary.dataset, summary.counts, summary.timing.frames_per_s
+    assert dataset is not None
+    dataset_kv = _kv(
+        [
+            ("path", f"<code>{_e(dataset.path)}</code>"),
+            ("split", _e(f"{dataset.split}: {counts.scored} of {dataset.pairs} pairs evaluated")),
+            ("prepared from", _e(dataset.format)),
+            ("day / night", _e(dataset.conditions)),
+            ("annotations", f"<code>{_e(dataset.annotations)}</code>" if dataset.annotations else "none"),
+            ("speed", _e(f"{fps:.1f} frames/s" if fps else "–")),
+        ]
+    )
+    return f"{_model_provenance(summary)}<h3>Dataset</h3>{dataset_kv}"
+
+
+def _provenance(summary: EvalSummary) -> str:
+    bag, counts, pairing = summary.bag, summary.counts, summary.pairing
+    if bag is None:
+        return _dataset_provenance(summary)
+    used = {
+        topic["name"]: label
+        for topic, label in ((bag.rgb_topic, "RGB"), (bag.thermal_topic, "real thermal"), (bag.mask_topic, "warm mask"))
+        if topic is not None
+    }
+    topic_rows = "".join(
+        f"<tr><td><code>{_e(t['name'])}</code></td><td>{_e(t['type'])}</td><td class='num'>{t['count']}</td>"
+        f"<td>{_e(used.get(t['name'], ''))}</td></tr>"
+        for t in bag.topics
+    )
+    fps = summary.timing.frames_per_s
+    mean_dt = pairing.abs_dt_ms["mean"]
     bag_kv = _kv(
         [
             ("path", f"<code>{_e(bag.path)}</code>"),
@@ -357,17 +396,26 @@ def _provenance(summary: EvalSummary) -> str:
             ("speed", _e(f"{fps:.1f} frames/s" if fps else "–")),
         ]
     )
-    provenance = json.dumps(spec.get("provenance", {}), indent=2, sort_keys=True)
     return (
-        f"<h3>Model</h3>{model_kv}"
-        f"<details><summary>training provenance</summary><pre>{_e(provenance)}</pre></details>"
+        f"{_model_provenance(summary)}"
         f"<h3>Bag</h3>{bag_kv}"
         f"<h3>Topics</h3><table><tr><th>topic</th><th>type</th><th class='num'>messages</th><th>used as</th></tr>"
         f"{topic_rows}</table>"
     )
 
 
-def _explanations() -> str:
+#: How frames are paired, for the explanations: a bag's and a prepared dataset's.
+_BAG_PAIRING: Final = (
+    "each RGB frame is compared with the real thermal frame of nearest header stamp within "
+    "the slop; each real frame is used once."
+)
+_DATASET_PAIRING: Final = (
+    "each pair of the prepared dataset: its RGB frame, already warped into the thermal view by prepare, "
+    "against its own thermal frame."
+)
+
+
+def _explanations(pairing: str = _BAG_PAIRING) -> str:
     items = "".join(f"<dt>{_e(m.label)}</dt><dd>{_e(m.explanation)}</dd>" for m in METRICS)
     return (
         f'<dl class="metrics">{items}'
@@ -377,9 +425,29 @@ def _explanations() -> str:
         "<dt>normalisation</dt><dd>synthetic, real and grayscale frames all pass through the same robust percentile "
         "AGC (1st → 0, 99th → 1) used for the training targets, so the camera's gain changes do not count as "
         "errors.</dd>"
-        "<dt>pairing</dt><dd>each RGB frame is compared with the real thermal frame of nearest header stamp within "
-        "the slop; each real frame is used once.</dd></dl>"
+        f"<dt>pairing</dt><dd>{_e(pairing)}</dd></dl>"
     )
+
+
+def _source(summary: EvalSummary) -> tuple[str, str, str]:
+    """(what was evaluated, its name, what its frames span): a bag's drive, or a prepared dataset's split."""
+    if summary.bag is not None:
+        return "bag", summary.bag.path.rstrip("/").rsplit("/", 1)[-1], "drive"
+    assert summary.dataset is not None
+    name = summary.dataset.path.rstrip("/").rsplit("/", 1)[-1]
+    return "dataset", f"{name} ({summary.dataset.split})", "split"
+
+
+def _frame_strips(result: EvalResult, span: str, t0: int) -> list[str]:
+    """The best, worst and spread frames' sections."""
+    best = _strips(result.samples, "best", "Highest warm-region IoU of the model.", t0)
+    worst = _strips(result.samples, "worst", "Lowest warm-region IoU of the model: where it fails.", t0)
+    spread = _strips(result.samples, "sample", f"Frames spread evenly over the {span}.", t0)
+    return [
+        "<h2>Best frames</h2>" + (best or "<p>–</p>"),
+        "<h2>Worst frames</h2>" + (worst or "<p>–</p>"),
+        f"<h2>Across the {span}</h2>" + (spread or "<p>–</p>"),
+    ]
 
 
 def render_report(result: EvalResult) -> str:
@@ -388,7 +456,7 @@ def render_report(result: EvalResult) -> str:
     rows = result.rows
     metrics = summary.metrics
     model_name = summary.model.path.rsplit("/", 1)[-1]
-    bag_name = summary.bag.path.rstrip("/").rsplit("/", 1)[-1]
+    kind, bag_name, span = _source(summary)
     counts = summary.counts
     t0 = rows[0].rgb_stamp_ns if rows else 0
     parts: list[str] = []
@@ -404,7 +472,7 @@ def render_report(result: EvalResult) -> str:
         parts.append("<h2>Summary: model vs. grayscale baseline</h2>")
         parts.append(_summary_table(metrics))
         plotted = [k for k in PLOTTED if k in metrics]
-        parts.append("<h2>Over the drive</h2>")
+        parts.append(f"<h2>Over the {span}</h2>")
         parts.append(
             f'<figure><img alt="metrics over time" src="{_png_uri(_over_time(rows, plotted))}">'
             "<figcaption>Per frame, model (orange) and grayscale baseline (blue).</figcaption></figure>"
@@ -421,22 +489,14 @@ def render_report(result: EvalResult) -> str:
             "<figcaption>How much brighter the masked warm objects are than the rest; the dashed line is the "
             "real thermal frame.</figcaption></figure>"
         )
-    parts.append(
-        "<h2>Best frames</h2>"
-        + (_strips(result.samples, "best", "Highest warm-region IoU of the model.", t0) or "<p>–</p>")
-    )
-    parts.append(
-        "<h2>Worst frames</h2>"
-        + (_strips(result.samples, "worst", "Lowest warm-region IoU of the model: where it fails.", t0) or "<p>–</p>")
-    )
-    parts.append(
-        "<h2>Across the drive</h2>"
-        + (_strips(result.samples, "sample", "Frames spread evenly over the drive.", t0) or "<p>–</p>")
-    )
-    parts.append("<h2>What the metrics mean</h2>" + _explanations())
+    if summary.objects is not None:
+        parts.append(objects_section(summary.objects, result.missed))
+    parts.extend(_frame_strips(result, span, t0))
+    pairing = _BAG_PAIRING if summary.bag is not None else _DATASET_PAIRING
+    parts.append("<h2>What the metrics mean</h2>" + _explanations(pairing))
     parts.append("<h2>Where the numbers come from</h2>" + _provenance(summary))
     subtitle = (
-        f"model <b>{_e(model_name)}</b> · bag <b>{_e(bag_name)}</b> · {counts.synthesized} frames, "
+        f"model <b>{_e(model_name)}</b> · {kind} <b>{_e(bag_name)}</b> · {counts.synthesized} frames, "
         f"{counts.scored} compared with real thermal · {_e(summary.created)}"
     )
     return (

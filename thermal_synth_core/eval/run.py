@@ -86,7 +86,18 @@ from thermal_synth_core.infer.view import ViewPlan
 from thermal_synth_core.modelfile import file_sha256
 from thermal_synth_core.ui import progress
 
-__all__ = ["DEFAULT_MASK_TOPIC", "EvalOptions", "EvalResult", "FrameOutcome", "evaluate", "lanes", "open_synthesizer"]
+__all__ = [
+    "DEFAULT_MASK_TOPIC",
+    "EXTREMES",
+    "EvalOptions",
+    "EvalResult",
+    "Extremes",
+    "FrameOutcome",
+    "evaluate",
+    "lanes",
+    "open_synthesizer",
+    "spread",
+]
 
 log = logging.getLogger(__name__)
 
@@ -464,8 +475,8 @@ class _Inline(contextlib.AbstractContextManager["_Inline"]):
         return None
 
 
-class _Extremes:
-    """The best and worst frames by the headline metric, with their strips."""
+class Extremes:
+    """The best and worst frames by the headline metric, with their strips (the dataset evaluation's too)."""
 
     def __init__(self, k: int) -> None:
         self.k = k
@@ -473,11 +484,13 @@ class _Extremes:
         self.worst: list[tuple[float, int, Sample]] = []  # min-heap of -value: the k lowest
 
     def wants(self, value: float) -> tuple[bool, bool]:
+        """(whether a frame of this ``value`` is among the best, among the worst) so far."""
         best = len(self.best) < self.k or value > self.best[0][0]
         worst = len(self.worst) < self.k or -value > self.worst[0][0]
         return best, worst
 
     def add(self, value: float, sample_best: Sample | None, sample_worst: Sample | None) -> None:
+        """Keep a frame's samples as a best and/or a worst one (pushing out the one it beats)."""
         if sample_best is not None:
             item = (value, -sample_best.index, sample_best)
             (heapq.heappush if len(self.best) < self.k else heapq.heappushpop)(self.best, item)
@@ -486,6 +499,7 @@ class _Extremes:
             (heapq.heappush if len(self.worst) < self.k else heapq.heappushpop)(self.worst, item)
 
     def samples(self) -> list[Sample]:
+        """The best (best first), then the worst (worst first)."""
         best = [s for _, _, s in sorted(self.best, key=lambda e: (-e[0], -e[1]))]
         worst = [s for _, _, s in sorted(self.worst, key=lambda e: (-e[0], -e[1]))]
         return best + worst
@@ -505,7 +519,8 @@ def _sample(outcome: FrameOutcome, role: str, options: EvalOptions, t0_ns: int) 
     return Sample(row.frame, role, row, title, images, options.colormap)
 
 
-def _spread(frames: list[int], count: int) -> set[int]:
+def spread(frames: list[int], count: int) -> set[int]:
+    """``count`` of ``frames`` spread evenly over them (the first and the last included)."""
     if count <= 0 or not frames:
         return set()
     picks = np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int)
@@ -650,10 +665,10 @@ class _Pipeline:
     ) -> None:
         self.synth, self.network, self.reader, self.options, self.writer = synth, network, reader, options, writer
         self.batch_size = max(1, options.batch or synth.backend.max_batch)
-        self.spread = _spread(sorted(i for i in plan.frames if i in plan.thermal_for) or plan.frames, options.samples)
+        self.spread = spread(sorted(i for i in plan.frames if i in plan.thermal_for) or plan.frames, options.samples)
         self.t0_ns = plan.rgb.stamps[plan.frames[0]]
         self.rows: list[FrameRow] = []
-        self.extremes = _Extremes(EXTREMES)
+        self.extremes = Extremes(EXTREMES)
         self.spread_samples: list[Sample] = []
         self.batch: list[_Work] = []
         self.inflight: deque[tuple[_Work, concurrent.futures.Future[FrameOutcome]]] = deque()

@@ -24,30 +24,48 @@ from thermal_synth_core.eval.panels import frame_strip
 from thermal_synth_core.eval.scoring import METRIC_INFO, METRICS, MetricSummary, Stats
 from thermal_synth_core.infer.embedded import EMBEDDED_MODEL
 from thermal_synth_core.modelfile import JsonValue, SpecJson
+from thermal_synth_core.objects import (
+    MIN_REAL_CONTRAST,
+    SIZE_LIMITS,
+    VISIBLE_RATIO,
+    ObjectScore,
+    ObjectSummary,
+    Visibility,
+)
 
 __all__ = [
     "CAMERA_VIEW_UNSCORED",
     "CSV_COLUMNS",
+    "DATASET_CSV_COLUMNS",
     "FRAMES_FILE",
     "METRICS_FILE",
+    "OBJECTS_FILE",
+    "OBJECT_COLUMNS",
     "REPORT_FILE",
     "SAMPLES_DIR",
     "SCORED",
     "BagInfo",
     "Counts",
+    "DatasetEvalOptions",
+    "DatasetInfo",
     "EvalOptions",
     "EvalResult",
     "EvalSummary",
     "FrameRow",
     "MetricSummary",
+    "MissedObject",
     "ModelInfo",
     "Normalisation",
+    "ObjectRow",
+    "ObjectsSection",
     "Outputs",
     "Pairing",
     "Sample",
     "SampleEntry",
+    "SideVisibility",
     "Stats",
     "Timing",
+    "VisibilityFigures",
     "WriteBagInfo",
     "sample_entries",
 ]
@@ -55,6 +73,8 @@ __all__ = [
 METRICS_FILE: Final = "metrics.json"
 FRAMES_FILE: Final = "frames.csv"
 REPORT_FILE: Final = "report.html"
+#: One row per annotated object (dataset evaluations of annotated splits only).
+OBJECTS_FILE: Final = "objects.csv"
 SAMPLES_DIR: Final = "samples"
 
 #: Status of a frame compared with real thermal (any other status says why it was not).
@@ -72,6 +92,33 @@ CSV_COLUMNS: Final = (
     "status",
     *(f"{side}_{m.key}" for m in METRICS for side in ("model", "baseline")),
     "real_warm_contrast",
+)
+#: Columns of frames.csv of a prepared dataset's split: the pair's id and lighting instead of stamps.
+DATASET_CSV_COLUMNS: Final = (
+    "frame",
+    "id",
+    "condition",
+    "status",
+    *(f"{side}_{m.key}" for m in METRICS for side in ("model", "baseline")),
+    "real_warm_contrast",
+)
+#: Columns of objects.csv: the box (prepared thermal pixels), then contrast and verdict of each frame scored.
+OBJECT_COLUMNS: Final = (
+    "frame",
+    "id",
+    "condition",
+    "class",
+    "x",
+    "y",
+    "w",
+    "h",
+    "size",
+    "real_contrast",
+    "model_contrast",
+    "baseline_contrast",
+    "real_visible",
+    "model_visible",
+    "baseline_visible",
 )
 
 #: One cell of a frame row.
@@ -122,6 +169,27 @@ class EvalOptions:
     """With ``alignment``: that rig's thermal field of view (None: the model's own)."""
 
 
+@dataclass(frozen=True)
+class DatasetEvalOptions:
+    """What to evaluate on a prepared dataset and where to write it (``evaluate --dataset``)."""
+
+    dataset: Path
+    out: Path
+    split: str = "val"
+    model: str | Path | None = EMBEDDED_MODEL
+    """Model file; ``default`` (or None) for the embedded model. Ignored when a Synthesizer is passed."""
+    backend: str = "auto"
+    device: str = "auto"
+    max_frames: int | None = None
+    """Evaluate the first N pairs of the split (all by default)."""
+    samples: int = 6
+    colormap: str = "ironbow"
+    gallery: int = 6
+    """Worst-missed people shown in the report."""
+    report: bool = True
+    show_progress: bool | None = None
+
+
 # -- per frame ----------------------------------------------------------------------------------------
 
 
@@ -148,6 +216,10 @@ class FrameRow:
     """Metric key -> the grayscale baseline's value."""
     real_warm_contrast: float | None = None
     """The real frame's warm contrast inside the recorded mask (the reference for ``warm_contrast``)."""
+    frame_id: str | None = None
+    """The pair's id in a prepared dataset (None for bags)."""
+    condition: str | None = None
+    """``day`` or ``night`` in a prepared dataset (None for bags)."""
 
     @property
     def scored(self) -> bool:
@@ -160,7 +232,10 @@ class FrameRow:
         return not self.status.startswith("RGB ")
 
     def columns(self) -> dict[str, Cell]:
-        """The row as frames.csv's columns (``model_<metric>``, ``baseline_<metric>``; ``t_s`` aside)."""
+        """The row as frames.csv's columns (``model_<metric>``, ``baseline_<metric>``; ``t_s`` aside).
+
+        A prepared dataset's pair also has ``id`` and ``condition``.
+        """
         cells: dict[str, Cell] = {
             "frame": self.frame,
             "rgb_stamp_ns": self.rgb_stamp_ns,
@@ -172,6 +247,8 @@ class FrameRow:
             cells[f"model_{key}"] = self.model.get(key)
             cells[f"baseline_{key}"] = self.baseline.get(key)
         cells["real_warm_contrast"] = self.real_warm_contrast
+        if self.frame_id is not None:  # a prepared dataset's pair (its frames.csv has these columns)
+            cells["id"], cells["condition"] = self.frame_id, self.condition
         return cells
 
 
@@ -351,6 +428,107 @@ def sample_entries(samples: Sequence[Sample]) -> list[SampleEntry]:
 
 
 @dataclass(frozen=True)
+class DatasetInfo:
+    """The prepared dataset's split evaluated (``evaluate --dataset``)."""
+
+    path: str
+    split: str
+    format: str
+    """The format the dataset was prepared from (manifest ``format``)."""
+    pairs: int
+    """Aligned pairs in the split."""
+    conditions: str
+    """Where each frame's ``day``/``night`` comes from, in words."""
+    annotations: str | None
+    """The split's COCO file read (None: the split has no object annotations)."""
+
+
+@dataclass(frozen=True)
+class VisibilityFigures:
+    """Objects of one group a frame shows: ``visible`` of ``judged`` (``rate``); ``unjudged`` had no verdict."""
+
+    judged: int
+    visible: int
+    unjudged: int
+    rate: float | None
+
+    @classmethod
+    def of(cls, tally: Visibility) -> VisibilityFigures:
+        """The figures of one :class:`~thermal_synth_core.objects.Visibility` tally."""
+        return cls(tally.judged, tally.visible, tally.unjudged, tally.rate)
+
+
+def _figures(group: Mapping[str, Any]) -> dict[str, VisibilityFigures]:  # free-form: parsed JSON
+    return {k: VisibilityFigures(**v) for k, v in group.items()}
+
+
+@dataclass(frozen=True)
+class SideVisibility:
+    """One side's (model, grayscale baseline or real frame) visibility overall, per class, size and condition."""
+
+    overall: VisibilityFigures
+    by_class: dict[str, VisibilityFigures]
+    by_size: dict[str, VisibilityFigures]
+    by_condition: dict[str, VisibilityFigures]
+    by_class_condition: dict[str, dict[str, VisibilityFigures]]
+
+    @classmethod
+    def of(cls, summary: ObjectSummary) -> SideVisibility:
+        """The figures of an :class:`~thermal_synth_core.objects.ObjectSummary`."""
+        return cls(
+            VisibilityFigures.of(summary.overall),
+            {k: VisibilityFigures.of(v) for k, v in summary.by_class.items()},
+            {k: VisibilityFigures.of(v) for k, v in summary.by_size.items()},
+            {k: VisibilityFigures.of(v) for k, v in summary.by_condition.items()},
+            {c: {k: VisibilityFigures.of(v) for k, v in g.items()} for c, g in summary.by_class_condition.items()},
+        )
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> SideVisibility:  # free-form: parsed JSON
+        """Read the metrics.json entry back."""
+        return cls(
+            VisibilityFigures(**doc["overall"]),
+            _figures(doc["by_class"]),
+            _figures(doc["by_size"]),
+            _figures(doc["by_condition"]),
+            {c: _figures(g) for c, g in doc["by_class_condition"].items()},
+        )
+
+
+#: How an object's visibility is decided, in words (metrics.json and the report).
+VISIBILITY_RULE: Final = (
+    "box contrast: mean of the box's central half minus mean of a ring around it, on the AGC-normalised frame; "
+    f"visible: same sign as the real frame's contrast and at least {VISIBLE_RATIO:g} of its size; objects whose "
+    f"real contrast is under {MIN_REAL_CONTRAST:g} get no verdict (unjudged)"
+)
+
+
+@dataclass(frozen=True)
+class ObjectsSection:
+    """metrics.json's ``objects``: visibility of the annotated objects for the model, grayscale and real frames."""
+
+    file: str
+    """objects.csv, beside metrics.json."""
+    frames: int
+    """Frames evaluated that the annotations cover."""
+    objects: int
+    model: SideVisibility
+    baseline: SideVisibility
+    real: SideVisibility
+    """The real frame against itself: 1.0 wherever an object is judged (a sanity check)."""
+    rule: str = VISIBILITY_RULE
+    size_limits_px2: tuple[float, float] = SIZE_LIMITS
+    """Box areas (thermal pixels) under which an object is ``small``, then ``medium``; above: ``large``."""
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> ObjectsSection:  # free-form: parsed JSON
+        """Read the metrics.json entry back."""
+        sides = {k: SideVisibility.from_json(doc[k]) for k in ("model", "baseline", "real")}
+        limits = doc["size_limits_px2"]
+        return cls(**{**doc, **sides, "size_limits_px2": (float(limits[0]), float(limits[1]))})
+
+
+@dataclass(frozen=True)
 class EvalSummary:
     """metrics.json: the aggregate figures and where they come from."""
 
@@ -364,7 +542,8 @@ class EvalSummary:
     note: str | None
     """Why no metrics could be computed (None when some were)."""
     model: ModelInfo
-    bag: BagInfo
+    bag: BagInfo | None
+    """The bag read (None: a prepared dataset, see ``dataset``)."""
     pairing: Pairing
     normalisation: Normalisation
     counts: Counts
@@ -377,22 +556,31 @@ class EvalSummary:
     samples: list[SampleEntry]
     outputs: Outputs
     tool: str = "thermal-synth evaluate"
+    dataset: DatasetInfo | None = None
+    """The prepared dataset's split evaluated (None: a bag); absent from a bag's metrics.json."""
+    objects: ObjectsSection | None = None
+    """Visibility of annotated objects (None: no annotations); absent from metrics.json when None."""
 
     def to_json(self) -> dict[str, JsonValue]:
-        """The metrics.json document (keys in the order the file has always had)."""
+        """The metrics.json document (keys in the order the file has always had; ``dataset``, ``objects`` last)."""
         doc: dict[str, JsonValue] = asdict(self)
         doc["pairing"] = self.pairing.to_json()
+        for key in ("dataset", "objects"):
+            if doc[key] is None:
+                del doc[key]
         return {"tool": doc.pop("tool"), **doc}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> EvalSummary:  # free-form: a parsed metrics.json
         """Read a :meth:`to_json` document back."""
-        write_bag = doc["write_bag"]
+        write_bag, bag, dataset, objects = doc["write_bag"], doc["bag"], doc.get("dataset"), doc.get("objects")
         return cls(
             **{
                 **doc,
                 "model": ModelInfo(**doc["model"]),
-                "bag": BagInfo(**doc["bag"]),
+                "bag": BagInfo(**bag) if bag is not None else None,
+                "dataset": DatasetInfo(**dataset) if dataset is not None else None,
+                "objects": ObjectsSection.from_json(objects) if objects is not None else None,
                 "pairing": Pairing(**doc["pairing"]),
                 "normalisation": Normalisation(**doc["normalisation"]),
                 "counts": Counts(**doc["counts"]),
@@ -402,6 +590,46 @@ class EvalSummary:
                 "outputs": Outputs(**doc["outputs"]),
             }
         )
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    """One annotated object of one frame, scored on the model's, the grayscale and the real frame (objects.csv)."""
+
+    frame: int
+    model: ObjectScore
+    baseline: ObjectScore
+    real: ObjectScore
+    """The real frame against itself: visible wherever judged."""
+
+    def columns(self) -> dict[str, Cell]:
+        """The row as objects.csv's columns (:data:`OBJECT_COLUMNS`); verdicts as 1/0, empty when unjudged."""
+        box = self.real.box
+        cells: dict[str, Cell] = {
+            "frame": self.frame,
+            "id": self.real.frame_id,
+            "condition": self.real.condition,
+            "class": box.category,
+            "x": box.x,
+            "y": box.y,
+            "w": box.w,
+            "h": box.h,
+            "size": self.real.size,
+            "real_contrast": self.real.real_contrast,
+        }
+        for side, score in (("real", self.real), ("model", self.model), ("baseline", self.baseline)):
+            if side != "real":
+                cells[f"{side}_contrast"] = score.contrast
+            cells[f"{side}_visible"] = None if score.visible is None else int(score.visible)
+        return cells
+
+
+@dataclass(frozen=True)
+class MissedObject:
+    """A person the real camera shows and the model does not, with its crops (RGB | synthetic | real) as PNG."""
+
+    row: ObjectRow
+    png: bytes
 
 
 # -- the result ----------------------------------------------------------------------------------------
@@ -418,6 +646,10 @@ class EvalResult:
     samples: list[Sample] = field(default_factory=list)
     bag_out: Path | None = None
     error: BagReadError | None = None
+    objects: list[ObjectRow] | None = None
+    """Per annotated object (a dataset evaluation of an annotated split; None otherwise)."""
+    missed: list[MissedObject] = field(default_factory=list)
+    """The worst-missed people, worst first, for the report."""
 
     @property
     def frames(self) -> int:

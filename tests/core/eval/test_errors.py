@@ -180,7 +180,7 @@ def test_ros1_bag_is_evaluated_and_converted_for_write_bag(tmp_path: Path, small
             backend="torch",
         )
     )
-    assert result.summary.bag.storage == "ros1"
+    assert result.summary.bag is not None and result.summary.bag.storage == "ros1"
     assert result.frames == 6 and result.scored > 0
     with AnyReader([tmp_path / "ros2"]) as reader:
         assert reader.is2

@@ -179,6 +179,7 @@ def test_write_bag_has_the_input_topics_plus_synthetic_ones_with_the_rgb_stamps(
     with AnyReader([run.bag_out]) as reader:
         counts = {name: info.msgcount for name, info in reader.topics.items()}
         log_times = [t for _, t, _ in reader.messages()]
+    assert run.result.summary.bag is not None
     source = {t["name"]: t["count"] for t in run.result.summary.bag.topics}
     assert counts == {**source, SYNTH_TOPIC: FRAMES, INFO_TOPIC: FRAMES, COLOR_TOPIC: FRAMES}
     assert log_times == sorted(log_times)
