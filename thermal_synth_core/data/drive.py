@@ -92,8 +92,10 @@ __all__ = [
     "DrivePair",
     "DrivePrepareResult",
     "Extraction",
+    "brightness",
     "extract_drive",
     "info_topic_of",
+    "lighting",
     "prepare_drive",
     "sampled_pairs",
     "val_items",
@@ -103,6 +105,18 @@ log = logging.getLogger(__name__)
 
 #: Mean brightness (0-255, over the RGB frame's gray levels) under which a pair is tagged ``night``.
 NIGHT_BRIGHTNESS: Final = 60.0
+
+
+def brightness(rgb: npt.NDArray[np.uint8]) -> float:
+    """The RGB frame's mean gray level (0-255)."""
+    return float(np.mean(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)))
+
+
+def lighting(level: float) -> str:
+    """``night`` when a frame's mean gray level is under :data:`NIGHT_BRIGHTNESS`, else ``day``."""
+    return "night" if level < NIGHT_BRIGHTNESS else "day"
+
+
 #: Width (px) the thermal frame is downscaled to for the standstill test.
 STANDSTILL_WIDTH: Final = 64
 #: Mean absolute difference (AGC-normalised, 0-1) under which a thermal frame repeats the last kept one.
@@ -539,12 +553,12 @@ class _Decoder:
         except Exception as exc:  # as above
             return self._skip("undecodable_rgb", f"{rgb_rec.topic} @ {cand.rgb_stamp_ns}: {exc}")
         self.last = thumb
-        brightness = float(np.mean(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)))
+        level = brightness(rgb)
         frame_id = f"{self.plan.name}_{cand.rgb_stamp_ns}"
         if frame_id in self.ids:  # two RGB frames with one stamp: keep both apart
             frame_id = f"{frame_id}-{cand.rgb_idx}"
         self.ids.add(frame_id)
-        condition = "night" if brightness < NIGHT_BRIGHTNESS else "day"
+        condition = lighting(level)
         pair = DrivePair(
             frame_id,
             self.plan.name,
@@ -552,7 +566,7 @@ class _Decoder:
             cand.block,
             cand.rgb_stamp_ns,
             cand.thermal_stamp_ns,
-            brightness,
+            level,
             condition,
         )
         return _Frame(pair, rgb, thermal)

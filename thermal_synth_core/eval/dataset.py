@@ -40,7 +40,7 @@ from thermal_synth_core.agc import AGC_HIGH_PERCENTILE, AGC_LOW_PERCENTILE
 from thermal_synth_core.align.transform import scale_matrix
 from thermal_synth_core.data.annotations import ANNOTATIONS_NAME, read_annotations
 from thermal_synth_core.data.datasets import PairedDataset
-from thermal_synth_core.data.drive import NIGHT_BRIGHTNESS
+from thermal_synth_core.data.drive import NIGHT_BRIGHTNESS, brightness, lighting
 from thermal_synth_core.data.layouts import FrameRecord
 from thermal_synth_core.data.manifest import Manifest, PairEntry
 from thermal_synth_core.errors import DataError
@@ -77,7 +77,7 @@ from thermal_synth_core.modelfile import file_sha256
 from thermal_synth_core.objects import Box, score_objects, summarise
 from thermal_synth_core.ui import progress
 
-__all__ = ["PAIRING_RULE", "evaluate_dataset", "lighting"]
+__all__ = ["PAIRING_RULE", "evaluate_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,6 @@ PAIRING_RULE: Final = "the prepared dataset's pairs (RGB warped into the thermal
 GALLERY_CLASS: Final = "person"
 
 Images = tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32], npt.NDArray[np.float32]]
-
-
-def lighting(rgb: npt.NDArray[np.uint8]) -> str:
-    """``night`` when the RGB frame's mean gray level is under ``prepare --bag``'s threshold, else ``day``."""
-    return "night" if float(np.mean(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))) < NIGHT_BRIGHTNESS else "day"
 
 
 @dataclass
@@ -156,7 +151,7 @@ def _score(pair: _Pair, thermal: npt.NDArray[np.generic], boxes: Sequence[Box] |
     if pair.mask is not None:
         contrast = metrics.warm_contrast(real01, pair.mask)
         real_contrast = contrast if math.isfinite(contrast) else None
-    condition = pair.entry.condition or lighting(pair.rgb)
+    condition = pair.entry.condition or lighting(brightness(pair.rgb))
     row = FrameRow(
         frame=pair.index,
         rgb_stamp_ns=0,

@@ -20,12 +20,13 @@ import pytest
 from tests.core.models.factory import make_model
 from thermal_synth_core.cli import main
 from thermal_synth_core.data.annotations import ANNOTATIONS_NAME
+from thermal_synth_core.data.drive import brightness, lighting
 from thermal_synth_core.data.imageio import read_mask, read_rgb
 from thermal_synth_core.data.manifest import read_manifest, write_manifest
 from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
 from thermal_synth_core.data.synth import SynthOptions, generate
 from thermal_synth_core.errors import DataError
-from thermal_synth_core.eval.dataset import evaluate_dataset, lighting
+from thermal_synth_core.eval.dataset import evaluate_dataset
 from thermal_synth_core.eval.schema import (
     DATASET_CSV_COLUMNS,
     OBJECT_COLUMNS,
@@ -151,7 +152,7 @@ def test_frames_csv_names_pairs_and_their_lighting(val_run: EvalResult, prepared
     assert [r["id"] for r in rows] == list(pairs)
     assert all(r["status"] == "scored" and float(r["model_ssim"]) > -1 for r in rows)
     # No manifest tags here: each frame's lighting is its prepared RGB's brightness.
-    assert [r["condition"] for r in rows] == [lighting(read_rgb(pairs[r["id"]].rgb)) for r in rows]
+    assert [r["condition"] for r in rows] == [lighting(brightness(read_rgb(pairs[r["id"]].rgb))) for r in rows]
 
 
 def test_manifest_condition_tags_win(prepared: tuple[Path, object], synth: Synthesizer, tmp_path: Path) -> None:
