@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.core.data.synth_cache import synth_dataset
 from thermal_synth_core.data.manifest import MANIFEST_NAME, read_manifest
 from thermal_synth_core.data.prepare import PrepareOptions, prepare_dataset
 
@@ -104,3 +105,72 @@ def test_several_kills_then_resume_equals_an_uninterrupted_run(flir_v1: Path, tm
         )
         for p in read_manifest(ref).pairs
     )
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    """Every file a finished run leaves, by relative path; JSON with the output folder's path made relative."""
+    files: dict[str, bytes] = {}
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        data = path.read_bytes()
+        if path.suffix == ".json":
+            data = data.replace(str(out).encode(), b"OUT")
+        files[str(path.relative_to(out))] = data
+    return files
+
+
+def test_prepare_bag_killed_twice_then_rerun_equals_an_uninterrupted_run(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """A recorded drive through ``prepare --bag``, SIGKILLed during extraction, then while preparing, then re-run."""
+    drive = synth_dataset(
+        tmp_path_factory,
+        "bag",
+        60,
+        rig="other",
+        stops=1,
+        camera_info=True,
+        rgb_size=(450, 400),
+        thermal_size=(320, 256),
+    )
+
+    def cmd(out: Path) -> list[str]:
+        return [
+            sys.executable, "-m", "thermal_synth_core", "prepare", "--bag", str(drive),
+            "--rgb-topic", "/camera/rgb/image_raw", "--thermal-topic", "/thermal/image_raw",
+            "--alignment", _truth(drive), "--block-s", "2", "--workers", "2", "--out", str(out),
+        ]  # fmt: skip
+
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    subprocess.run(cmd(ref), check=True, capture_output=True, timeout=180)
+    expected = _tree(ref)
+    extracted = len([k for k in expected if k.startswith("extracted/") and k.endswith(".png")])
+
+    def extracted_now() -> int:
+        return len([p for p in (out / "extracted").rglob("*.png") if not p.name.startswith(".")])
+
+    def prepared_now() -> int:
+        return len([p for p in out.glob("*/rgb/*.png") if not p.name.startswith(".")])
+
+    kills = 0
+    # First while frames are extracted from the bag, then while the extracted pairs are prepared.
+    for reached in (lambda: extracted_now() >= extracted // 2, lambda: prepared_now() >= 3):
+        proc = subprocess.Popen(cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 120
+        try:
+            while time.monotonic() < deadline and proc.poll() is None:
+                if reached():
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    kills += 1
+                    break
+                time.sleep(0.005)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        assert not (out / MANIFEST_NAME).exists(), "killed during extraction: no manifest may claim the work is done"
+    assert kills == 2, "prepare --bag finished before it could be killed"
+    subprocess.run(cmd(out), check=True, capture_output=True, timeout=180)
+    assert not list(out.rglob(".*partial*"))
+    got = _tree(out)
+    assert got.keys() == expected.keys()
+    assert [k for k in expected if got[k] != expected[k]] == []
