@@ -152,8 +152,15 @@ def test_prepare_bag_killed_twice_then_rerun_equals_an_uninterrupted_run(
         return len([p for p in out.glob("*/rgb/*.png") if not p.name.startswith(".")])
 
     kills = 0
+
+    def halfway_extracted() -> bool:
+        return extracted_now() >= extracted // 2
+
+    def preparing() -> bool:
+        return prepared_now() >= 3
+
     # First while frames are extracted from the bag, then while the extracted pairs are prepared.
-    for reached in (lambda: extracted_now() >= extracted // 2, lambda: prepared_now() >= 3):
+    for reached in (halfway_extracted, preparing):
         proc = subprocess.Popen(cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 120
         try:

@@ -6,7 +6,12 @@ Tensors follow one convention, the one the generators are trained and exported w
 * ``thermal``: float32, 1 x H x W in [-1, 1]: 8-bit prepared thermal is already
   AGC-normalised (``x / 127.5 - 1``); raw 16-bit thermal goes through
   :func:`thermal_synth_core.agc.agc_normalize` on the whole frame first;
-* ``mask`` (when the data has warm-object masks): float32, 1 x H x W, 1 inside warm objects.
+* ``mask`` (when the data has warm-object masks): float32, 1 x H x W, 1 inside warm objects;
+* ``objects`` (when asked for with ``object_classes``): float32, 1 x H x W, 1 inside the
+  annotated boxes of those classes (``OUT/<split>/annotations.json``; 0 on unannotated frames).
+
+Object boxes of a split (:meth:`PairedDataset.boxes`) are given in the item's pixels: scaled
+by ``load_size``, cropped and flipped as the item's images are.
 
 Augmentation (resize, random crop, horizontal flip) is drawn from a generator
 seeded by ``(seed, epoch, index)``, never from global state: an item is the same
@@ -16,6 +21,10 @@ would have seen. Call :meth:`PairedDataset.set_epoch` at the start of each epoch
 
 from __future__ import annotations
 
+import logging
+import math
+from collections.abc import Collection, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -26,9 +35,12 @@ import torch
 from torch.utils.data import Dataset
 
 from thermal_synth_core.agc import agc_normalize
+from thermal_synth_core.data.annotations import ANNOTATIONS_NAME, read_annotations
 from thermal_synth_core.data.imageio import read_mask, read_rgb, read_thermal
-from thermal_synth_core.data.manifest import Manifest, read_manifest
+from thermal_synth_core.data.layouts import FrameRecord
+from thermal_synth_core.data.manifest import Manifest, PairEntry, read_manifest
 from thermal_synth_core.errors import DataError
+from thermal_synth_core.objects import Box
 
 __all__ = [
     "PairItem",
@@ -40,6 +52,8 @@ __all__ = [
     "thermal_to_tensor",
 ]
 
+log = logging.getLogger(__name__)
+
 
 class _PairItemBase(TypedDict):
     rgb: torch.Tensor  # 3 x H x W in [-1, 1]
@@ -49,9 +63,13 @@ class _PairItemBase(TypedDict):
 
 
 class PairItem(_PairItemBase, total=False):
-    """An item of :class:`PairedDataset`; ``mask`` (1 x H x W, 0 or 1) when every pair of the split has one."""
+    """An item of :class:`PairedDataset`; ``mask`` (1 x H x W, 0 or 1) when every pair of the split has one.
+
+    ``objects`` (1 x H x W, 0 or 1): the boxes of the dataset's ``object_classes``, when it was given some.
+    """
 
     mask: torch.Tensor
+    objects: torch.Tensor
 
 
 class UnpairedItem(TypedDict):
@@ -130,6 +148,42 @@ class _Augment:
             out = out[:, ::-1]
         return np.ascontiguousarray(out)
 
+    def boxes(self, boxes: Iterable[Box]) -> tuple[Box, ...]:
+        """``boxes`` cropped and flipped as the images are (what is left of each inside the crop)."""
+        x0, y0, cw, ch = self.box
+        out = []
+        for b in boxes:
+            moved = replace(b, x=b.x - x0, y=b.y - y0)
+            if self.flip:
+                moved = replace(moved, x=cw - moved.x - moved.w)
+            inside = moved.clipped(cw, ch)
+            if inside is not None:
+                out.append(inside)
+        return tuple(out)
+
+
+def _box_mask(boxes: Iterable[Box], shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """H x W uint8: 1 on every pixel a box touches, else 0."""
+    h, w = shape
+    mask = np.zeros((h, w), np.uint8)
+    for b in boxes:
+        x0, x1 = max(math.floor(b.x), 0), min(math.ceil(b.x + b.w), w)
+        y0, y1 = max(math.floor(b.y), 0), min(math.ceil(b.y + b.h), h)
+        mask[y0:y1, x0:x1] = 1
+    return mask
+
+
+def _split_boxes(manifest: Manifest, split: str, entries: list[PairEntry]) -> dict[str, tuple[Box, ...]]:
+    """Boxes per pair of ``split`` (by thermal file stem) from its ``annotations.json``.
+
+    Problems with the file are logged, not raised: they never stop training.
+    """
+    records = [FrameRecord(split, e.thermal.stem, e.rgb, e.thermal) for e in entries]
+    found = read_annotations(manifest.root, "pairs", records)
+    for issue in found.issues:
+        log.warning("annotations %s: %s", issue.path, issue.problem)
+    return {fid: objects.boxes for (s, fid), objects in found.frames.items() if s == split}
+
 
 def _load(img: npt.NDArray[Any], load_size: Size | None, nearest: bool = False) -> npt.NDArray[Any]:
     if load_size is None or (img.shape[1], img.shape[0]) == tuple(load_size):
@@ -142,7 +196,8 @@ class PairedDataset(Dataset[PairItem]):
     """Aligned RGB/thermal pairs of one split, with identical crop and flip for both images of a pair.
 
     Items are dicts: ``rgb`` (3xHxW), ``thermal`` (1xHxW), ``mask`` (1xHxW, when
-    every pair of the split has one), ``id`` and ``split``.
+    every pair of the split has one), ``objects`` (1xHxW, when ``object_classes`` is
+    given: the split must then have annotations), ``id`` and ``split``.
     """
 
     def __init__(
@@ -157,6 +212,7 @@ class PairedDataset(Dataset[PairItem]):
         random_crop: bool = True,
         load_size: Size | None = None,
         manifest: Manifest | None = None,
+        object_classes: Collection[str] = (),
     ) -> None:
         self.manifest = manifest or read_manifest(root)
         _split_or_error(self.manifest, split)
@@ -177,6 +233,16 @@ class PairedDataset(Dataset[PairItem]):
         self.seed = seed
         self.epoch = 0
         self.has_mask = all(e.mask is not None for e in self.entries)
+        annotations = self.manifest.root / split / ANNOTATIONS_NAME
+        #: Whether the split has an ``annotations.json`` (its frames may still hold no object).
+        self.has_boxes = annotations.is_file()
+        self._boxes: dict[str, tuple[Box, ...]] | None = None  # read on first use
+        self.object_classes = frozenset(object_classes)
+        if self.object_classes and not self.has_boxes:
+            raise DataError(
+                f"{annotations} not found: object masks need the split's annotations "
+                "(prepare a dataset whose source has object annotations)"
+            )
 
     @property
     def thermal_bits(self) -> int:
@@ -191,6 +257,25 @@ class PairedDataset(Dataset[PairItem]):
         """The lighting condition (``day``/``night``) of item ``index``: pairs from a drive have one, else None."""
         return self.entries[index].condition
 
+    def _source_boxes(self, index: int) -> tuple[Box, ...] | None:
+        """Item ``index``'s boxes in the prepared frame's pixels; None when the frame is not annotated."""
+        if not self.has_boxes:
+            return None
+        if self._boxes is None:
+            self._boxes = _split_boxes(self.manifest, self.split, self.entries)
+        return self._boxes.get(self.entries[index].thermal.stem)
+
+    def boxes(self, index: int) -> tuple[Box, ...] | None:
+        """Item ``index``'s annotated boxes in its own pixels (resized, cropped, flipped); None if unannotated."""
+        found = self._source_boxes(index)
+        if found is None:
+            return None
+        w, h = self.manifest.size
+        lw, lh = self.load_size or (w, h)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        aug = _Augment(rng, (lh, lw), self.crop_size, self.random_crop, self.flip)
+        return aug.boxes(b.scaled(lw / w, lh / h) for b in found)
+
     def __len__(self) -> int:
         return len(self.entries)
 
@@ -200,7 +285,8 @@ class PairedDataset(Dataset[PairItem]):
         e = self.entries[index]
         rgb = _load(read_rgb(e.rgb), self.load_size)
         # Normalise the whole frame before cropping, like inference does.
-        thermal = _load(_thermal_unit(read_thermal(e.thermal)), self.load_size)
+        thermal_unit = _thermal_unit(read_thermal(e.thermal))
+        thermal = _load(thermal_unit, self.load_size)
         if rgb.shape[:2] != thermal.shape[:2]:
             raise DataError(f"{e.rgb} and {e.thermal} differ in size; re-run 'thermal-synth prepare'")
         rng = np.random.default_rng([self.seed, self.epoch, index])
@@ -214,6 +300,10 @@ class PairedDataset(Dataset[PairItem]):
         if self.has_mask and e.mask is not None:
             mask = _load(read_mask(e.mask), self.load_size, nearest=True)
             item["mask"] = torch.from_numpy((aug(mask) > 0).astype(np.float32)[None])
+        if self.object_classes:
+            chosen = (b for b in self._source_boxes(index) or () if b.category in self.object_classes)
+            objects = _load(_box_mask(chosen, thermal_unit.shape[:2]), self.load_size, nearest=True)
+            item["objects"] = torch.from_numpy(aug(objects).astype(np.float32)[None])
         return item
 
 

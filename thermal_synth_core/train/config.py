@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from thermal_synth_core.objects import OBJECT_CLASSES, ObjectClass
+
 __all__ = [
     "DataConfig",
     "LossConfig",
@@ -21,15 +23,33 @@ __all__ = [
 ]
 
 Mode = Literal["pix2pix", "cyclegan"]
-Metric = Literal["val_l1", "val_psnr", "val_ssim", "val_warm_iou", "val_warm_contrast"]
+Metric = Literal[
+    "val_l1",
+    "val_psnr",
+    "val_ssim",
+    "val_warm_iou",
+    "val_warm_contrast",
+    "val_visible_person",
+    "val_visible_person_day",
+    "val_visible_person_night",
+    "val_visible_car",
+    "val_visible_car_day",
+    "val_visible_car_night",
+]
 
-#: For each validation metric, whether larger is better.
+#: For each validation metric, whether larger is better (object visibility: a fraction of objects shown).
 METRIC_HIGHER_IS_BETTER: dict[str, bool] = {
     "val_l1": False,
     "val_psnr": True,
     "val_ssim": True,
     "val_warm_iou": True,
     "val_warm_contrast": True,
+    "val_visible_person": True,
+    "val_visible_person_day": True,
+    "val_visible_person_night": True,
+    "val_visible_car": True,
+    "val_visible_car_day": True,
+    "val_visible_car_night": True,
 }
 
 
@@ -86,25 +106,34 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    """Objective weights; the thermal-aware terms are off unless set."""
+    """Objective weights; the thermal-aware terms are off unless set.
+
+    ``object_weight`` (Pix2Pix, data with ``annotations.json``): pixels inside the boxes of
+    ``object_classes`` weigh ``1 + object_weight`` in the L1 term and the generator's GAN
+    term (see :mod:`thermal_synth_core.train.losses`); 0 leaves training exactly as without it.
+    """
 
     gan_mode: Literal["vanilla", "lsgan"] = "vanilla"
     lambda_l1: float = 100.0
     lambda_ssim: float = 0.0
     warm_weight: float = 0.0
     warm_threshold: float = 0.6
+    object_weight: float = 0.0
+    object_classes: tuple[ObjectClass, ...] = ("person",)
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5
     pool_size: int = 50
 
     def __post_init__(self) -> None:
-        for name in ("lambda_l1", "lambda_ssim", "warm_weight", "lambda_cycle", "lambda_identity"):
+        for name in ("lambda_l1", "lambda_ssim", "warm_weight", "object_weight", "lambda_cycle", "lambda_identity"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.warm_threshold < 1.0:
             raise ValueError(f"warm_threshold must be in [0, 1), got {self.warm_threshold}")
         if self.pool_size < 0:
             raise ValueError(f"pool_size must be >= 0, got {self.pool_size}")
+        if self.object_weight > 0 and not self.object_classes:
+            raise ValueError(f"object_classes must name at least one of {', '.join(OBJECT_CLASSES)}")
 
 
 @dataclass
@@ -165,6 +194,8 @@ class TrainConfig:
             raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         if self.resume not in ("auto", "never") and not self.resume.strip():
             raise ValueError("resume must be 'auto', 'never' or a checkpoint path")
+        if self.mode != "pix2pix" and self.loss.object_weight > 0:
+            raise ValueError("loss.object_weight needs aligned pairs: set mode=pix2pix or loss.object_weight=0")
 
     @property
     def higher_is_better(self) -> bool:

@@ -30,6 +30,7 @@ import yaml
 from tqdm import tqdm
 
 from thermal_synth_core.config import config_to_dict
+from thermal_synth_core.data.annotations import ANNOTATIONS_NAME
 from thermal_synth_core.data.datasets import PairedDataset, UnpairedDataset
 from thermal_synth_core.data.manifest import Manifest, read_manifest
 from thermal_synth_core.errors import DataError, TrainingError
@@ -125,18 +126,42 @@ def _open_data(cfg: TrainConfig) -> tuple[Manifest, PairedDataset | UnpairedData
             f"data.thermal_bits={cfg.data.thermal_bits} but {root} holds {manifest.thermal_bits}-bit thermal; "
             f"set data.thermal_bits={manifest.thermal_bits} or re-run prepare with --thermal-bits"
         )
+    if cfg.loss.object_weight > 0:
+        _check_annotated(manifest, cfg.data.train_split)
     try:
-        train_ds: PairedDataset | UnpairedDataset
-        dataset = PairedDataset if cfg.mode == "pix2pix" else UnpairedDataset
-        train_ds = dataset(
-            root, cfg.data.train_split, crop_size=cfg.data.crop, flip=cfg.data.flip, seed=cfg.seed, manifest=manifest
-        )
+        train_ds = _train_dataset(cfg, root, manifest)
         val_ds = PairedDataset(
             root, cfg.data.val_split, load_size=cfg.data.val_size, flip=False, random_crop=False, manifest=manifest
         )
     except DataError as exc:
         raise TrainingError(str(exc)) from exc
+    if cfg.best_metric.startswith("val_visible") and not val_ds.has_boxes:
+        raise TrainingError(
+            f"best_metric={cfg.best_metric} needs object boxes in the val split, but "
+            f"{root / cfg.data.val_split / ANNOTATIONS_NAME} does not exist; choose another best_metric"
+        )
     return manifest, train_ds, val_ds
+
+
+def _train_dataset(cfg: TrainConfig, root: Path, manifest: Manifest) -> PairedDataset | UnpairedDataset:
+    """The training split: unpaired domains (CycleGAN) or pairs, with object boxes when the loss weighs them."""
+    d = cfg.data
+    if cfg.mode == "cyclegan":
+        return UnpairedDataset(root, d.train_split, crop_size=d.crop, flip=d.flip, seed=cfg.seed, manifest=manifest)
+    classes = cfg.loss.object_classes if cfg.loss.object_weight > 0 else ()
+    return PairedDataset(
+        root, d.train_split, crop_size=d.crop, flip=d.flip, seed=cfg.seed, manifest=manifest, object_classes=classes
+    )
+
+
+def _check_annotated(manifest: Manifest, split: str) -> None:
+    """Start-up check of ``loss.object_weight``: the train split needs object boxes."""
+    path = manifest.root / split / ANNOTATIONS_NAME
+    if not path.is_file():
+        raise TrainingError(
+            f"loss.object_weight > 0 needs object boxes, but {path} does not exist; prepare data whose source "
+            "has annotations (FLIR, KAIST, LLVIP, synth-data) or set loss.object_weight=0"
+        )
 
 
 def _check_resume_compatible(saved: dict[str, object], cfg: TrainConfig, path: Path) -> None:

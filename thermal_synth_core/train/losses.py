@@ -7,7 +7,14 @@ terms the original implementation lacks:
   target, so small warm objects (pedestrians, which the study found missing)
   cost more than the large cold background when they are wrong;
 * :func:`ssim_loss` (1 - SSIM) rewards local structure rather than absolute
-  values, which suits AGC-normalised thermal targets.
+  values, which suits AGC-normalised thermal targets;
+* the object weight (``loss.object_weight``, off by default): pixels inside the
+  annotated boxes of chosen classes (people by default) weigh ``1 + object_weight``
+  in the L1 term (:func:`warm_weighted_l1`'s ``objects``) and, through
+  :func:`patch_weights`, PatchGAN patches weigh ``1 + object_weight`` times the
+  fraction of their cell covered by boxes in the generator's GAN term. Neither is
+  renormalised: outside the boxes the gradient is exactly that of the plain term,
+  inside it is ``1 + object_weight`` times larger.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from torch import nn
 
 from thermal_synth_core.metrics import SSIM_K1, SSIM_K2, SSIM_SIGMA, SSIM_WINDOW
 
-__all__ = ["GANLoss", "gaussian_window", "ssim_loss", "ssim_torch", "warm_weighted_l1"]
+__all__ = ["GANLoss", "gaussian_window", "patch_weights", "ssim_loss", "ssim_torch", "warm_weighted_l1"]
 
 
 class GANLoss(nn.Module):
@@ -31,20 +38,58 @@ class GANLoss(nn.Module):
         self.mode = mode
         self.criterion: nn.Module = nn.BCEWithLogitsLoss() if mode == "vanilla" else nn.MSELoss()
 
-    def forward(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
-        """Loss of ``prediction`` (discriminator output) against all-real or all-fake labels."""
+    def forward(
+        self, prediction: torch.Tensor, target_is_real: bool, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Loss of ``prediction`` (discriminator output) against all-real or all-fake labels.
+
+        ``weight`` (broadcastable to ``prediction``, e.g. :func:`patch_weights`) scales each
+        patch's loss before the mean; None is the plain mean.
+        """
         target = torch.ones_like(prediction) if target_is_real else torch.zeros_like(prediction)
-        loss: torch.Tensor = self.criterion(prediction, target)
-        return loss
+        if weight is None:
+            loss: torch.Tensor = self.criterion(prediction, target)
+            return loss
+        if self.mode == "vanilla":
+            per_patch = F.binary_cross_entropy_with_logits(prediction, target, reduction="none")
+        else:
+            per_patch = F.mse_loss(prediction, target, reduction="none")
+        return (weight * per_patch).mean()
 
 
-def warm_weighted_l1(fake: torch.Tensor, real: torch.Tensor, warm_weight: float, threshold: float) -> torch.Tensor:
+def patch_weights(objects: torch.Tensor, prediction: torch.Tensor, object_weight: float) -> torch.Tensor:
+    """Per-patch weights ``1 + object_weight * coverage`` for a PatchGAN ``prediction`` (N x 1 x h x w).
+
+    ``objects`` (N x 1 x H x W, 1 inside boxes) is averaged over the cells of an even
+    split of the frame into the h x w output grid: each patch's coverage is that of its
+    cell, a simple stand-in for its (larger, overlapping) receptive field centred there.
+    """
+    coverage = F.adaptive_avg_pool2d(objects.to(prediction.dtype), (prediction.shape[-2], prediction.shape[-1]))
+    return 1.0 + object_weight * coverage
+
+
+def warm_weighted_l1(
+    fake: torch.Tensor,
+    real: torch.Tensor,
+    warm_weight: float,
+    threshold: float,
+    *,
+    objects: torch.Tensor | None = None,
+    object_weight: float = 0.0,
+) -> torch.Tensor:
     """L1 where target pixels warmer than ``threshold`` (in [0, 1]) weigh up to ``1 + warm_weight``.
 
     With ``warm_weight == 0`` this is exactly ``F.l1_loss``. The weighted mean is
-    normalised by the mean weight so the loss scale stays comparable.
+    normalised by the mean warm weight so the loss scale stays comparable.
+
+    ``objects`` (N x 1 x H x W, 1 inside object boxes) with ``object_weight > 0``
+    multiplies the pixels inside boxes by ``1 + object_weight`` without renormalising,
+    so gradients outside the boxes stay exactly those of the loss without it. Without
+    them (or with weight 0) the result is the same computation as before.
     """
     diff = (fake - real).abs()
+    if objects is not None and object_weight > 0.0:
+        diff = diff * (1.0 + object_weight * objects.to(diff.dtype))
     if warm_weight == 0.0:
         return diff.mean()
     real01 = (real.detach() + 1.0) * 0.5

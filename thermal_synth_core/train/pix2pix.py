@@ -14,7 +14,7 @@ from torch import nn
 
 from thermal_synth_core.models import build_discriminator, build_generator
 from thermal_synth_core.train.config import TrainConfig
-from thermal_synth_core.train.losses import GANLoss, ssim_loss, warm_weighted_l1
+from thermal_synth_core.train.losses import GANLoss, patch_weights, ssim_loss, warm_weighted_l1
 from thermal_synth_core.train.stream import Batch
 from thermal_synth_core.train.task import Task, adam
 
@@ -65,6 +65,8 @@ class Pix2PixTask(Task):
         lc = self.cfg.loss
         real_a = self.to_device(batch["rgb"])
         real_b = self.to_device(batch["thermal"])
+        # Object boxes (loss.object_weight > 0): 1 inside boxes of loss.object_classes, cropped/flipped like the images.
+        objects = self.to_device(batch["objects"]) if lc.object_weight > 0 and "objects" in batch else None
         net_g, net_d = self.run["G"], self.run["D"]
         net_d_frozen = self.raw["D"]  # G's GAN term: no DDP gradient sync needed for a frozen D
 
@@ -86,8 +88,15 @@ class Pix2PixTask(Task):
         self.set_requires_grad(self.D, False)
         self.opt_G.zero_grad(set_to_none=True)
         with self.autocast():
-            loss_g_gan = self.gan(net_d_frozen(torch.cat((real_a, fake_b), 1)), True)
-            loss_g_l1 = warm_weighted_l1(fake_b, real_b, lc.warm_weight, lc.warm_threshold) * lc.lambda_l1
+            pred_g = net_d_frozen(torch.cat((real_a, fake_b), 1))
+            weight = None if objects is None else patch_weights(objects, pred_g, lc.object_weight)
+            loss_g_gan = self.gan(pred_g, True, weight)
+            loss_g_l1 = (
+                warm_weighted_l1(
+                    fake_b, real_b, lc.warm_weight, lc.warm_threshold, objects=objects, object_weight=lc.object_weight
+                )
+                * lc.lambda_l1
+            )
             loss_g = loss_g_gan + loss_g_l1
             losses = {"D_real": loss_d_real, "D_fake": loss_d_fake, "G_GAN": loss_g_gan, "G_L1": loss_g_l1}
             if lc.lambda_ssim > 0:

@@ -12,7 +12,7 @@ number of DataLoader workers.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Protocol, TypedDict, cast
+from typing import NotRequired, Protocol, TypedDict, cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -23,11 +23,13 @@ __all__ = ["Batch", "EpochDataset", "KeyedDataset", "StreamSampler", "make_loade
 class Batch(TypedDict):
     """A collated training batch as the tasks read it: N x C x H x W tensors in [-1, 1].
 
-    The datasets' other keys (frame ids, split, masks) ride along in the same dict, unread by training.
+    The datasets' other keys (frame ids, split, masks) ride along in the same dict, unread by training,
+    except ``objects`` (N x 1 x H x W, 1 inside object boxes), which the object-weighted loss reads.
     """
 
     rgb: torch.Tensor
     thermal: torch.Tensor
+    objects: NotRequired[torch.Tensor]
 
 
 class EpochDataset(Protocol):

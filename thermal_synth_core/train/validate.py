@@ -10,6 +10,15 @@ drives tag each pair ``day`` or ``night``), the figures of :data:`BY_CONDITION`
 are also reported per condition (``val_l1_day``, ``val_warm_iou_night``, ...),
 after the overall ones: a model can win by day and lose at night. Data without
 conditions gets exactly the overall figures.
+
+When the val split has object annotations (``annotations.json``), the fraction of
+annotated people and cars the generated frame shows where the real one does
+(:mod:`thermal_synth_core.objects`: box contrast against a ring, same sign and at
+least half the real contrast) follows, overall and by day and at night:
+``val_visible_person``, ``val_visible_person_day``, ``val_visible_person_night``,
+``val_visible_car``, ... (:data:`VISIBILITY_CLASSES`). Day or night is the pair's
+tag, else the RGB frame's mean brightness against ``prepare --bag``'s threshold.
+A figure with no judged object is left out. Data without annotations gets none of these.
 """
 
 from __future__ import annotations
@@ -26,12 +35,16 @@ from torch import nn
 
 from thermal_synth_core import metrics
 from thermal_synth_core.data.datasets import PairedDataset, PairItem
+from thermal_synth_core.data.drive import brightness, lighting
 from thermal_synth_core.data.manifest import CONDITIONS
+from thermal_synth_core.objects import ObjectClass, ObjectScore, ObjectSummary, score_objects, summarise
 
-__all__ = ["BY_CONDITION", "ValResult", "validate"]
+__all__ = ["BY_CONDITION", "VISIBILITY_CLASSES", "ValResult", "validate"]
 
 #: Figures also reported per lighting condition, as ``<name>_<condition>``, when the val pairs have one.
 BY_CONDITION: Final = ("val_l1", "val_warm_iou")
+#: Classes whose visibility is reported as ``val_visible_<class>`` (and ``_day``, ``_night``) on annotated data.
+VISIBILITY_CLASSES: Final[tuple[ObjectClass, ...]] = ("person", "car")
 
 
 @dataclass
@@ -78,6 +91,26 @@ def _frame_values(pred: npt.NDArray[np.float32], real: npt.NDArray[np.float32], 
     return values
 
 
+def _lighting(dataset: PairedDataset, index: int, rgb: torch.Tensor) -> str:
+    """The pair's condition tag, else ``night`` when the RGB frame's mean gray level is under the drive threshold."""
+    tagged = dataset.condition(index)
+    if tagged is not None:
+        return tagged
+    rgb8 = ((rgb.permute(1, 2, 0) + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+    return lighting(brightness(rgb8))
+
+
+def _visibility(summary: ObjectSummary) -> dict[str, float]:
+    """``val_visible_<class>`` and ``..._<condition>`` for :data:`VISIBILITY_CLASSES`, where objects were judged."""
+    out: dict[str, float] = {}
+    for category in VISIBILITY_CLASSES:
+        for condition in (None, *CONDITIONS):
+            rate = summary.rate(category, condition)
+            if rate is not None:
+                out[f"val_visible_{category}" + (f"_{condition}" if condition else "")] = rate
+    return out
+
+
 @torch.no_grad()
 def validate(
     generator: nn.Module, dataset: PairedDataset, device: torch.device, max_frames: int, grid_rows: int = 4
@@ -85,13 +118,15 @@ def validate(
     """Run ``generator`` over up to ``max_frames`` frames of ``dataset``; restore its train/eval mode after.
 
     The values are the overall means, then, for pairs tagged with a lighting condition, the
-    :data:`BY_CONDITION` means per condition (``day`` first; a condition without frames has none).
+    :data:`BY_CONDITION` means per condition (``day`` first; a condition without frames has none),
+    then, when ``dataset`` has object annotations, the visibility of :data:`VISIBILITY_CLASSES`.
     """
     was_training = generator.training
     generator.eval()
     overall = _Means()
     by_condition = {c: _Means() for c in CONDITIONS}
     rows: list[list[torch.Tensor]] = []
+    objects: list[ObjectScore] = []
     n = min(max_frames, len(dataset))
     # Spread the sample over the split (day and night, all scenes) rather than taking the first frames.
     indices = np.linspace(0, len(dataset) - 1, n).round().astype(int).tolist()
@@ -99,8 +134,14 @@ def validate(
         item = dataset[index]
         rgb = item["rgb"].unsqueeze(0).to(device)
         fake = generator(rgb).float().clamp(-1, 1)
-        values = _frame_values(_unit(fake), _unit(item["thermal"].unsqueeze(0)), item)
+        pred, real = _unit(fake), _unit(item["thermal"].unsqueeze(0))
+        values = _frame_values(pred, real, item)
         overall.add(values)
+        boxes = dataset.boxes(index)
+        if boxes is not None:
+            objects += score_objects(
+                pred, real, boxes, frame_id=item["id"], condition=_lighting(dataset, index, item["rgb"])
+            )
         condition = dataset.condition(index)
         if condition is not None:
             by_condition.setdefault(condition, _Means()).add({k: values[k] for k in BY_CONDITION})
@@ -111,4 +152,6 @@ def validate(
     result = overall.means()
     for condition, means in by_condition.items():
         result.update(means.means(f"_{condition}"))
+    if dataset.has_boxes:
+        result.update(_visibility(summarise(objects)))
     return ValResult(result, rows)
