@@ -46,6 +46,10 @@ MAX_SIDE: Final = 16384
 KNOWN_DISTORTION: Final = ("plumb_bob", "rational_polynomial", "equidistant", "")
 
 
+#: The ROS message type of a camera model.
+CAMERA_INFO_TYPE: Final = "sensor_msgs/msg/CameraInfo"
+
+
 class YamlMatrix(TypedDict):
     """A matrix in camera_calibration_parsers' YAML: its shape and its values, row by row."""
 
@@ -287,6 +291,28 @@ class CameraModel:
         return model
 
     # -- camera_info.yaml ---------------------------------------------------------------------
+
+    def to_msg(self, types: Mapping[str, Any], stamp_ns: int, frame_id: str) -> Any:
+        """This camera model as a ``sensor_msgs/msg/CameraInfo`` of the rosbags type store ``types``.
+
+        The counterpart of :meth:`from_msg` for the bags the package writes (``evaluate --write-bag``,
+        ``synth-data --layout bag``); no binning, no region of interest.
+        """
+        stamp = types["builtin_interfaces/msg/Time"](sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000)
+        roi = types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False)
+        return types[CAMERA_INFO_TYPE](
+            header=types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id),
+            height=self.height,
+            width=self.width,
+            distortion_model=self.distortion_model or "plumb_bob",
+            d=np.asarray(self.d, dtype=np.float64),
+            k=np.asarray(self.k, dtype=np.float64),
+            r=np.asarray(self.r, dtype=np.float64),
+            p=np.asarray(self.p, dtype=np.float64),
+            binning_x=0,
+            binning_y=0,
+            roi=roi,
+        )
 
     def to_yaml_dict(self, camera_name: str = "thermal_synth") -> CameraInfoYaml:
         """The camera_calibration_parsers YAML layout (what ``camera_info_url`` files hold)."""

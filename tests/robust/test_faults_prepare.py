@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -51,6 +52,26 @@ def _check_whole(out: Path) -> None:
         read_manifest(out)
 
 
+def _kill_when(cmd: list[str], reached: Callable[[float], bool], timeout: float) -> bool:
+    """Run ``cmd`` in a session of its own; SIGKILL its whole process group once ``reached(seconds since start)``.
+
+    Returns whether it was killed (False: it finished, or ``timeout`` passed, first).
+    """
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < timeout and proc.poll() is None:
+            if reached(time.monotonic() - start):
+                os.killpg(proc.pid, signal.SIGKILL)  # workers too
+                return True
+            time.sleep(0.005)
+        return False
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
 def test_several_kills_then_resume_equals_an_uninterrupted_run(flir_v1: Path, tmp_path: Path) -> None:
     ref = tmp_path / "ref"
     expected = prepare_dataset(PrepareOptions(root=flir_v1, fmt="flir-v1", out=ref, alignment=_truth(flir_v1)))
@@ -65,20 +86,11 @@ def test_several_kills_then_resume_equals_an_uninterrupted_run(flir_v1: Path, tm
         # Kill once a random number of further files exist (or at a random early moment).
         goal = min(len(_outputs(out)) + rng.randint(1, total_files // 4), total_files - 1)
         early = rng.random() < 0.3
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 60
-        start = time.monotonic()
-        try:
-            while time.monotonic() < deadline and proc.poll() is None:
-                if (early and time.monotonic() - start > rng.uniform(0.3, 1.5)) or len(_outputs(out)) >= goal > 0:
-                    os.killpg(proc.pid, signal.SIGKILL)  # workers too
-                    kills += 1
-                    break
-                time.sleep(0.005)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+
+        def reached(seconds: float, goal: int = goal, early: bool = early) -> bool:
+            return (early and seconds > rng.uniform(0.3, 1.5)) or len(_outputs(out)) >= goal > 0
+
+        kills += _kill_when(cmd, reached, timeout=60)
         _check_whole(out)
     print(f"{kills} kills; {len(_outputs(out))} of {total_files} files written before the final run")
     assert kills >= 2, "prepare finished before it could be killed"
@@ -153,28 +165,16 @@ def test_prepare_bag_killed_twice_then_rerun_equals_an_uninterrupted_run(
 
     kills = 0
 
-    def halfway_extracted() -> bool:
+    def halfway_extracted(_seconds: float) -> bool:
         return extracted_now() >= extracted // 2
 
-    def preparing() -> bool:
+    def preparing(_seconds: float) -> bool:
         return prepared_now() >= 3
 
     # First while frames are extracted from the bag, then while the extracted pairs are prepared.
     for reached in (halfway_extracted, preparing):
-        proc = subprocess.Popen(cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 120
-        try:
-            while time.monotonic() < deadline and proc.poll() is None:
-                if reached():
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    kills += 1
-                    break
-                time.sleep(0.005)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        assert not (out / MANIFEST_NAME).exists(), "killed during extraction: no manifest may claim the work is done"
+        kills += _kill_when(cmd(out), reached, timeout=120)
+        assert not (out / MANIFEST_NAME).exists(), "killed before the end: no manifest may claim the work is done"
     assert kills == 2, "prepare --bag finished before it could be killed"
     subprocess.run(cmd(out), check=True, capture_output=True, timeout=180)
     assert not list(out.rglob(".*partial*"))

@@ -33,7 +33,7 @@ from rosbags.convert.converter import generate_message_converter
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
-from thermal_synth_core.camera import CameraModel
+from thermal_synth_core.camera import CAMERA_INFO_TYPE, CameraModel
 from thermal_synth_core.errors import BagError
 from thermal_synth_core.eval.bag import IMAGE, BagSource, Record
 from thermal_synth_core.names import OUTPUT_STORAGES
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 THERMAL_TOPIC: Final = "/thermal_synth/image"
 INFO_TOPIC: Final = "/thermal_synth/camera_info"
-CAMERA_INFO: Final = "sensor_msgs/msg/CameraInfo"
+CAMERA_INFO: Final = CAMERA_INFO_TYPE
 COLOR_TOPIC: Final = "/thermal_synth/image_color"
 #: ``--write-storage`` values; ``auto`` keeps the input's rosbag2 storage (mcap for ROS 1 input).
 
@@ -228,22 +228,7 @@ class SyntheticBagWriter:
         return bytes(self.store.serialize_cdr(msg, IMAGE))
 
     def _camera_info(self, stamp_ns: int, frame_id: str, camera: CameraModel) -> bytes:
-        types = self.store.types
-        stamp = types["builtin_interfaces/msg/Time"](sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000)
-        roi = types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False)
-        msg = types[CAMERA_INFO](
-            header=types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id),
-            height=camera.height,
-            width=camera.width,
-            distortion_model=camera.distortion_model or "plumb_bob",
-            d=np.asarray(camera.d, dtype=np.float64),
-            k=np.asarray(camera.k, dtype=np.float64),
-            r=np.asarray(camera.r, dtype=np.float64),
-            p=np.asarray(camera.p, dtype=np.float64),
-            binning_x=0,
-            binning_y=0,
-            roi=roi,
-        )
+        msg = camera.to_msg(self.store.types, stamp_ns, frame_id)
         return bytes(self.store.serialize_cdr(msg, CAMERA_INFO))
 
     def _push(self, log_ns: int, conn: Any, raw: bytes) -> None:

@@ -7,7 +7,8 @@ from typing import Literal
 import pytest
 import torch
 
-from thermal_synth_core.train.config import DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig
+from tests.core.train.tiny import tiny_pix2pix
+from thermal_synth_core.train.config import LossConfig, TrainConfig
 from thermal_synth_core.train.losses import GANLoss, patch_weights, warm_weighted_l1
 from thermal_synth_core.train.pix2pix import Pix2PixTask
 from thermal_synth_core.train.stream import Batch
@@ -73,17 +74,7 @@ def test_gan_gradient_per_patch_scales_by_its_weight_and_ones_give_the_plain_los
 
 
 def _config(object_weight: float) -> TrainConfig:
-    return TrainConfig(
-        mode="pix2pix",
-        steps=10,
-        device="cpu",
-        amp="fp32",
-        channels_last=False,
-        data=DataConfig(crop=(64, 64), workers=0, pin_memory=False),
-        model=ModelConfig(generator="fast_unet", ngf=4, norm="instance", dropout=False, ndf=4, norm_d="instance"),
-        loss=LossConfig(gan_mode="lsgan", warm_weight=4.0, object_weight=object_weight),
-        optim=OptimConfig(fused=False),
-    )
+    return tiny_pix2pix(warm_weight=4.0, object_weight=object_weight)
 
 
 def _batch(with_objects: bool) -> Batch:

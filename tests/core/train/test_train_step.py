@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from thermal_synth_core.train.config import DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig
+from tests.core.train.tiny import tiny_pix2pix
+from thermal_synth_core.train.config import TrainConfig
 from thermal_synth_core.train.pix2pix import Pix2PixTask
 from thermal_synth_core.train.stream import Batch
 
@@ -13,17 +14,7 @@ CPU = torch.device("cpu")
 
 
 def _config(*, lambda_ssim: float, warm_weight: float) -> TrainConfig:
-    return TrainConfig(
-        mode="pix2pix",
-        steps=10,
-        device="cpu",
-        amp="fp32",
-        channels_last=False,
-        data=DataConfig(crop=(64, 64), workers=0, pin_memory=False),
-        model=ModelConfig(generator="fast_unet", ngf=4, norm="instance", dropout=False, ndf=4, norm_d="instance"),
-        loss=LossConfig(gan_mode="lsgan", lambda_ssim=lambda_ssim, warm_weight=warm_weight),
-        optim=OptimConfig(fused=False),
-    )
+    return tiny_pix2pix(lambda_ssim=lambda_ssim, warm_weight=warm_weight)
 
 
 def _batch() -> Batch:

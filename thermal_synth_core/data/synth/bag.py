@@ -55,7 +55,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
 from thermal_synth_core.align.transform import Alignment, AlignmentJson, scale_matrix
-from thermal_synth_core.camera import CameraInfoYaml, CameraModel
+from thermal_synth_core.camera import CAMERA_INFO_TYPE, CameraInfoYaml, CameraModel
 from thermal_synth_core.data.manifest import ThermalCameraJson
 from thermal_synth_core.data.synth.folders import (
     GROUND_TRUTH_FILE,
@@ -381,7 +381,7 @@ class _BagWriter:
 
     IMAGE = "sensor_msgs/msg/Image"
     COMPRESSED = "sensor_msgs/msg/CompressedImage"
-    CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+    CAMERA_INFO = CAMERA_INFO_TYPE
 
     def __init__(self, writer: Writer, options: SynthOptions, rig: _Rig, drive: _Drive) -> None:
         self.writer, self.options, self.rig, self.drive = writer, options, rig, drive
@@ -424,20 +424,7 @@ class _BagWriter:
     def _camera_info(self, kind: str, stamp: int, log_time: int) -> None:
         """The CameraInfo of camera ``kind`` with the image's stamp, frame_id and log time."""
         ts, camera = self.ts, self.rig.cameras[kind]
-        roi = ts.types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False)
-        msg = ts.types[self.CAMERA_INFO](
-            header=ts.types["std_msgs/msg/Header"](stamp=_stamp(ts, stamp), frame_id=camera.frame_id),
-            height=camera.height,
-            width=camera.width,
-            distortion_model=camera.distortion_model,
-            d=np.asarray(camera.d, dtype=np.float64),
-            k=np.asarray(camera.k, dtype=np.float64),
-            r=np.asarray(camera.r, dtype=np.float64),
-            p=np.asarray(camera.p, dtype=np.float64),
-            binning_x=0,
-            binning_y=0,
-            roi=roi,
-        )
+        msg = camera.to_msg(ts.types, stamp, camera.frame_id)
         self.writer.write(self.conns[f"{kind}_info"], log_time, ts.serialize_cdr(msg, self.CAMERA_INFO))
 
     def _rgb(self, scene: Scene, frame_rng: np.random.Generator, stamp: int, log_time: int) -> None:

@@ -101,17 +101,25 @@ def flir_v1_alignment() -> Alignment:
     return Alignment.from_matrix(m, V1_RGB_SIZE, THERMAL_SIZE, "synthetic ground truth (FLIR v1 style)")
 
 
-def flir_v2_alignment() -> Alignment:
-    """A FLIR ADAS v2 style rig: 1.72 RGB px per thermal px, rotated 0.3 degrees, off-centre."""
-    theta = np.deg2rad(0.3)
-    s = 1.0 / 1.72
+def _rolled_rig(
+    rgb_size: Size, rgb_px_per_thermal_px: float, roll_deg: float, offset: tuple[float, float]
+) -> npt.NDArray[np.float64]:
+    """RGB px -> thermal px: a scale and a roll about the thermal centre, which sees the RGB centre + ``offset``."""
+    theta = np.deg2rad(roll_deg)
+    s = 1.0 / rgb_px_per_thermal_px
     c, si = np.cos(theta) * s, np.sin(theta) * s
-    rgb_c = np.array([(V2_RGB_SIZE[0] - 1) / 2 + 9.0, (V2_RGB_SIZE[1] - 1) / 2 - 7.0])
+    rgb_c = np.array([(rgb_size[0] - 1) / 2 + offset[0], (rgb_size[1] - 1) / 2 + offset[1]])
     th_c = np.array([(THERMAL_SIZE[0] - 1) / 2, (THERMAL_SIZE[1] - 1) / 2])
     a = np.array([[c, -si], [si, c]])
     m = np.eye(3)
     m[:2, :2] = a
     m[:2, 2] = th_c - a @ rgb_c
+    return m
+
+
+def flir_v2_alignment() -> Alignment:
+    """A FLIR ADAS v2 style rig: 1.72 RGB px per thermal px, rotated 0.3 degrees, off-centre."""
+    m = _rolled_rig(V2_RGB_SIZE, 1.72, 0.3, (9.0, -7.0))
     return Alignment.from_matrix(m, V2_RGB_SIZE, THERMAL_SIZE, "synthetic ground truth (FLIR v2 style)")
 
 
@@ -122,15 +130,7 @@ def other_rig_alignment() -> Alignment:
     sits 60 px right of and 55 px above the reference RGB frame's centre, and the thermal camera is rolled
     by 1.5 degrees against the RGB one. The whole thermal view lies inside the RGB frame.
     """
-    theta = np.deg2rad(1.5)
-    s = 1.0 / 2.05
-    c, si = np.cos(theta) * s, np.sin(theta) * s
-    rgb_c = np.array([(V1_RGB_SIZE[0] - 1) / 2 + 60.0, (V1_RGB_SIZE[1] - 1) / 2 - 55.0])
-    th_c = np.array([(THERMAL_SIZE[0] - 1) / 2, (THERMAL_SIZE[1] - 1) / 2])
-    a = np.array([[c, -si], [si, c]])
-    m = np.eye(3)
-    m[:2, :2] = a
-    m[:2, 2] = th_c - a @ rgb_c
+    m = _rolled_rig(V1_RGB_SIZE, 2.05, 1.5, (60.0, -55.0))
     return Alignment.from_matrix(m, V1_RGB_SIZE, THERMAL_SIZE, "synthetic ground truth (another rig)")
 
 
