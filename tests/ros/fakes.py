@@ -7,6 +7,7 @@ message between them is real DDS traffic through Fast DDS.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -129,12 +130,21 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
 
 @contextmanager
 def spinning(node: Any, context: Any) -> Iterator[Any]:
-    """Spin ``node`` on its own executor thread until the block ends."""
-    from rclpy.executors import SingleThreadedExecutor
+    """Spin ``node`` on its own executor thread until the block ends.
+
+    A context shut down from outside (Ctrl-C, or a test doing what Ctrl-C does) ends the spin with
+    ExternalShutdownException, which the node's own main treats as the normal end; so does this thread.
+    """
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    thread = threading.Thread(target=executor.spin, daemon=True)
+
+    def spin() -> None:
+        with contextlib.suppress(ExternalShutdownException):
+            executor.spin()
+
+    thread = threading.Thread(target=spin, daemon=True)
     thread.start()
     try:
         yield executor
